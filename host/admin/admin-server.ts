@@ -1,0 +1,34 @@
+import http from 'node:http';
+import type { Logger } from 'pino';
+
+export interface AdminSource {
+  stats(): Promise<unknown>;
+}
+
+/**
+ * Local admin endpoint (loopback by default): JSON only. Issue-sized for now — session counts
+ * and worker health; the REST API and metrics grow here.
+ */
+export async function startAdminServer(host: string, port: number, source: AdminSource, log: Logger): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return reply(405, { error: 'method not allowed' });
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/v1/health') return reply(200, { status: 'ok' });
+    if (path === '/v1/stats') {
+      source.stats().then((s) => reply(200, s), (err: Error) => reply(500, { error: err.message }));
+      return;
+    }
+    reply(404, { error: `no such resource: ${path}` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `admin endpoint: ${host}:${port} is already in use` : `admin endpoint: ${err.message}`)));
+    server.listen(port, host, () => resolve());
+  });
+  log.info({ host, port: (server.address() as { port: number }).port }, 'admin endpoint listening');
+  return server;
+}

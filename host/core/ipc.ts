@@ -1,0 +1,52 @@
+import type { Config } from '../config/index.js';
+import type { WorkerStats } from './worker-runtime.js';
+
+/** Messages between the primary and its routing workers (child processes, Node IPC channel). */
+export type ToWorker =
+  | { t: 'init'; config: Config; index: number }
+  | { t: 'conn'; listener: string }
+  | { t: 'kill'; req: number; id: number; query: boolean }
+  | { t: 'kill-reply'; req: number; found: boolean }
+  | { t: 'stats'; req: number }
+  | { t: 'ping'; req: number }
+  | { t: 'config'; config: Config }
+  | { t: 'stop' };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'init-failed'; error: string }
+  | { t: 'closed' }
+  | { t: 'kill-req'; req: number; id: number; query: boolean }
+  | { t: 'kill-result'; req: number; found: boolean }
+  | { t: 'stats-result'; req: number; stats: WorkerStats }
+  | { t: 'pong'; req: number };
+
+/** Pending request/response pairs keyed by a numeric id, with a timeout. */
+export class Pending<T> {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve: (v: T) => void; timer: NodeJS.Timeout }>();
+
+  open(timeoutMs: number, onTimeout: T): { req: number; promise: Promise<T> } {
+    const req = this.next++;
+    const promise = new Promise<T>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(req);
+        resolve(onTimeout);
+      }, timeoutMs);
+      this.waiting.set(req, { resolve, timer });
+    });
+    return { req, promise };
+  }
+
+  settle(req: number, value: T): void {
+    const w = this.waiting.get(req);
+    if (!w) return;
+    this.waiting.delete(req);
+    clearTimeout(w.timer);
+    w.resolve(value);
+  }
+
+  failAll(value: T): void {
+    for (const [req] of this.waiting) this.settle(req, value);
+  }
+}

@@ -1,0 +1,144 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { Pending, type FromWorker, type ToWorker } from './ipc.js';
+import type { WorkerStats } from './worker-runtime.js';
+
+const PING_EVERY_MS = 2000;
+const UNRESPONSIVE_AFTER_MS = 10_000;
+
+/** Where the worker entry point is: compiled JS, or the TypeScript source under tsx (tests). */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const js = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+  if (existsSync(js)) return { file: js, execArgv: [] };
+  return { file: fileURLToPath(new URL('./worker-main.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
+}
+
+/**
+ * The primary's side of one routing worker: spawns it, hands it sockets, counts its sessions,
+ * and restarts it when it dies or stops answering pings (the watchdog).
+ */
+export class WorkerHandle {
+  child: ChildProcess | null = null;
+  /** Sessions handed over and not yet reported closed: what least-sessions balancing uses. */
+  assigned = 0;
+  restarts = 0;
+  private readonly stats = new Pending<WorkerStats | null>();
+  private lastPong = Date.now();
+  private watchdog: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(
+    readonly index: number,
+    private config: Config,
+    private readonly log: Logger,
+    private readonly onKillRequest: (from: WorkerHandle, req: number, id: number, query: boolean) => void,
+    private readonly onKillResult: (req: number, found: boolean) => void,
+  ) {}
+
+  start(): Promise<void> {
+    const entry = workerEntry();
+    const child = fork(entry.file, [], { execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...entry.execArgv], serialization: 'advanced' });
+    this.child = child;
+    this.assigned = 0;
+    this.lastPong = Date.now();
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (msg: FromWorker) => {
+        switch (msg.t) {
+          case 'ready': return resolve();
+          case 'init-failed': return reject(new Error(`worker ${this.index}: ${msg.error}`));
+          case 'closed': this.assigned = Math.max(0, this.assigned - 1); return;
+          case 'kill-req': return this.onKillRequest(this, msg.req, msg.id, msg.query);
+          case 'kill-result': return this.onKillResult(msg.req, msg.found);
+          case 'stats-result': return this.stats.settle(msg.req, msg.stats);
+          case 'pong': this.lastPong = Date.now(); return;
+        }
+      });
+      child.once('exit', (code, signal) => {
+        reject(new Error(`worker ${this.index} exited during start-up (code ${code}, signal ${signal})`));
+        this.onExit(child, code, signal);
+      });
+    });
+    this.send({ t: 'init', config: this.config, index: this.index });
+    this.watchdog ??= setInterval(() => this.checkAlive(), PING_EVERY_MS);
+    this.watchdog.unref();
+    return ready;
+  }
+
+  private checkAlive(): void {
+    if (!this.child || this.stopping) return;
+    if (Date.now() - this.lastPong > UNRESPONSIVE_AFTER_MS) {
+      this.log.error({ worker: this.index, pid: this.child.pid }, 'worker stopped answering; restarting it');
+      this.child.kill('SIGKILL');
+      return;
+    }
+    this.send({ t: 'ping', req: 0 });
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.child) return;
+    this.child = null;
+    this.stats.failAll(null);
+    if (this.stopping) return;
+    this.restarts++;
+    this.log.error({ worker: this.index, code, signal, lostSessions: this.assigned }, 'worker died; restarting it');
+    setTimeout(() => {
+      if (!this.stopping) this.start().catch((err: Error) => this.log.error({ worker: this.index, err: err.message }, 'worker restart failed'));
+    }, 100).unref();
+  }
+
+  get alive(): boolean {
+    return this.child !== null && this.child.connected;
+  }
+
+  send(msg: ToWorker): void {
+    if (this.child?.connected) this.child.send(msg);
+  }
+
+  /** Hands an accepted, still paused socket to this worker; the primary keeps no copy. */
+  handOff(socket: net.Socket, listener: string): void {
+    this.assigned++;
+    const child = this.child;
+    if (!child?.connected) {
+      this.assigned--;
+      socket.destroy();
+      return;
+    }
+    child.send({ t: 'conn', listener } satisfies ToWorker, socket, { keepOpen: false }, (err) => {
+      if (err) {
+        this.assigned = Math.max(0, this.assigned - 1);
+        socket.destroy();
+      }
+    });
+  }
+
+  requestStats(): Promise<WorkerStats | null> {
+    if (!this.alive) return Promise.resolve(null);
+    const { req, promise } = this.stats.open(2000, null);
+    this.send({ t: 'stats', req });
+    return promise;
+  }
+
+  updateConfig(config: Config): void {
+    this.config = config;
+    this.send({ t: 'config', config });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    const child = this.child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.send({ t: 'stop' });
+    });
+  }
+}

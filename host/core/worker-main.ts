@@ -1,0 +1,69 @@
+import type net from 'node:net';
+import type { Config } from '../config/index.js';
+import { createLogger } from './logger.js';
+import { Pending, type FromWorker, type ToWorker } from './ipc.js';
+import { WorkerRuntime } from './worker-runtime.js';
+
+// Entry point of a routing worker process. It owns the sockets the primary hands it; the
+// primary never reads them, so no event can reach a connection before this process holds it.
+
+function send(msg: FromWorker): void {
+  if (process.connected) process.send!(msg);
+}
+
+let runtime: WorkerRuntime | null = null;
+const remoteKills = new Pending<boolean>();
+
+async function init(config: Config, index: number): Promise<void> {
+  const log = createLogger(config.log, { worker: index });
+  runtime = new WorkerRuntime(config, index, log, (id, query) => {
+    const { req, promise } = remoteKills.open(10_000, false);
+    send({ t: 'kill-req', req, id, query });
+    return promise;
+  });
+  runtime.onSessionClosed = () => send({ t: 'closed' });
+  await runtime.init();
+  send({ t: 'ready' });
+}
+
+process.on('message', (msg: ToWorker, handle: unknown) => {
+  switch (msg.t) {
+    case 'init':
+      init(msg.config, msg.index).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
+      return;
+    case 'conn': {
+      const socket = handle as net.Socket | undefined;
+      if (!runtime || !socket) {
+        // The client hung up while its socket was in flight: nothing to own.
+        socket?.destroy();
+        send({ t: 'closed' });
+        return;
+      }
+      runtime.adopt(socket, msg.listener);
+      return;
+    }
+    case 'kill':
+      void (runtime?.killLocal(msg.id, msg.query) ?? Promise.resolve(false))
+        .catch(() => false)
+        .then((found) => send({ t: 'kill-result', req: msg.req, found }));
+      return;
+    case 'kill-reply':
+      remoteKills.settle(msg.req, msg.found);
+      return;
+    case 'stats':
+      if (runtime) send({ t: 'stats-result', req: msg.req, stats: runtime.stats() });
+      return;
+    case 'ping':
+      send({ t: 'pong', req: msg.req });
+      return;
+    case 'config':
+      runtime?.updateConfig(msg.config);
+      return;
+    case 'stop':
+      void (runtime?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+      return;
+  }
+});
+
+// The primary going away means nobody can hand us work or stop us: exit.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,270 @@
+import { Status } from './constants.js';
+import { peekLenenc } from './reader.js';
+
+/** Shape of the reply a command produces. */
+export const enum ReplyKind {
+  /** COM_QUERY, COM_STMT_EXECUTE: OK | ERR | LOCAL INFILE | result set(s), chained by MORE_RESULTS. */
+  Result = 1,
+  /** COM_STMT_PREPARE: OK with column/param definitions, or ERR. */
+  Prepare = 2,
+  /** COM_STMT_FETCH, COM_FIELD_LIST: packets until an EOF/OK terminator or ERR. */
+  Rows = 3,
+  /** One packet of any kind: OK, ERR, EOF or, for COM_STATISTICS, a string. */
+  Single = 4,
+}
+
+export interface ReplyEnd {
+  /** Server status of the final OK/EOF; 0 after an ERR. */
+  status: number;
+  /** The reply ended with an ERR packet. */
+  error: boolean;
+  /** Error code when error is true. */
+  errorCode: number;
+}
+
+export interface ReplyListener {
+  onReplyEnd(end: ReplyEnd): void;
+  /** The server asked the client for a file (LOAD DATA LOCAL INFILE). */
+  onLocalInfile(): void;
+  /** A packet arrived while no reply was expected (e.g. the server's timeout ERR before it closes). */
+  onUnexpected(firstByte: number): void;
+}
+
+const enum St {
+  Idle,
+  First,
+  ColDefs,
+  ColDefsEof,
+  Rows,
+  PrepFirst,
+  PrepParams,
+  PrepParamsEof,
+  PrepCols,
+  PrepColsEof,
+  Single,
+}
+
+const PREFIX = 24;
+
+/**
+ * Knows where every reply ends by scanning backend bytes as they are forwarded: it reads packet
+ * headers and at most the first 24 bytes of each payload into a fixed buffer, so forwarding stays
+ * zero-copy and a reply of any size costs no allocation. Replies to pipelined commands are queued.
+ */
+export class ReplyTracker {
+  deprecateEof = false;
+  /** Sequence id of the last physical packet seen. */
+  lastSeq = 0;
+
+  private readonly queue: ReplyKind[] = [];
+  private state = St.Idle;
+  private left = 0;
+  private prepCols = 0;
+
+  private readonly hdr = Buffer.alloc(4);
+  private hdrLen = 0;
+  private inBody = false;
+  private bodyLeft = 0;
+  private curLen = 0;
+  private curIsContinuation = false;
+  private prevWasMax = false;
+  private readonly prefix = Buffer.alloc(PREFIX);
+  private prefixLen = 0;
+
+  constructor(private readonly listener: ReplyListener) {}
+
+  /** Number of replies still expected (including the one in progress). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** True while the bytes of a reply are in the middle of being received. */
+  get midReply(): boolean {
+    return this.state !== St.Idle && this.state !== St.First && this.state !== St.PrepFirst && this.state !== St.Single
+      || this.inBody || this.hdrLen > 0;
+  }
+
+  expect(kind: ReplyKind): void {
+    this.queue.push(kind);
+    if (this.queue.length === 1) this.begin(kind);
+  }
+
+  reset(): void {
+    this.queue.length = 0;
+    this.state = St.Idle;
+    this.hdrLen = 0;
+    this.inBody = false;
+    this.prevWasMax = false;
+  }
+
+  private begin(kind: ReplyKind): void {
+    switch (kind) {
+      case ReplyKind.Result: this.state = St.First; break;
+      case ReplyKind.Prepare: this.state = St.PrepFirst; break;
+      case ReplyKind.Rows: this.state = St.Rows; break;
+      case ReplyKind.Single: this.state = St.Single; break;
+    }
+  }
+
+  feed(chunk: Buffer): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      if (!this.inBody) {
+        if (this.hdrLen === 0 && end - pos >= 4) {
+          this.curLen = chunk[pos]! | (chunk[pos + 1]! << 8) | (chunk[pos + 2]! << 16);
+          this.lastSeq = chunk[pos + 3]!;
+          pos += 4;
+        } else {
+          while (this.hdrLen < 4 && pos < end) this.hdr[this.hdrLen++] = chunk[pos++]!;
+          if (this.hdrLen < 4) return;
+          this.hdrLen = 0;
+          this.curLen = this.hdr[0]! | (this.hdr[1]! << 8) | (this.hdr[2]! << 16);
+          this.lastSeq = this.hdr[3]!;
+        }
+        this.inBody = true;
+        this.bodyLeft = this.curLen;
+        this.prefixLen = 0;
+        this.curIsContinuation = this.prevWasMax;
+        this.prevWasMax = this.curLen === 0xffffff;
+      }
+      const take = Math.min(this.bodyLeft, end - pos);
+      if (!this.curIsContinuation && this.prefixLen < PREFIX && take > 0) {
+        const n = Math.min(take, PREFIX - this.prefixLen);
+        chunk.copy(this.prefix, this.prefixLen, pos, pos + n);
+        this.prefixLen += n;
+      }
+      pos += take;
+      this.bodyLeft -= take;
+      if (this.bodyLeft === 0) {
+        this.inBody = false;
+        if (!this.curIsContinuation) this.onPacket();
+      }
+    }
+  }
+
+  private okStatus(): number {
+    // OK: header, affected rows (lenenc), last insert id (lenenc), status (2).
+    const a = peekLenenc(this.prefix, 1, this.prefixLen);
+    if (!a) return 0;
+    const b = peekLenenc(this.prefix, 1 + a.size, this.prefixLen);
+    if (!b) return 0;
+    const p = 1 + a.size + b.size;
+    return p + 2 <= this.prefixLen ? this.prefix.readUInt16LE(p) : 0;
+  }
+
+  private eofStatus(): number {
+    return this.prefixLen >= 5 ? this.prefix.readUInt16LE(3) : 0;
+  }
+
+  private terminatorStatus(): number {
+    return this.deprecateEof ? this.okStatus() : this.eofStatus();
+  }
+
+  private isTerminator(b0: number): boolean {
+    return b0 === 0xfe && (this.deprecateEof ? this.curLen < 0xffffff : this.curLen < 9);
+  }
+
+  private isProgress(b0: number): boolean {
+    return b0 === 0xff && this.prefixLen >= 3 && this.prefix.readUInt16LE(1) === 0xffff;
+  }
+
+  private finish(status: number, error: boolean): void {
+    const errorCode = error && this.prefixLen >= 3 ? this.prefix.readUInt16LE(1) : 0;
+    this.queue.shift();
+    if (this.queue.length > 0) this.begin(this.queue[0]!);
+    else this.state = St.Idle;
+    this.listener.onReplyEnd({ status, error, errorCode });
+  }
+
+  private onPacket(): void {
+    const b0 = this.curLen > 0 ? this.prefix[0]! : -1;
+    switch (this.state) {
+      case St.Idle:
+        this.listener.onUnexpected(b0);
+        return;
+      case St.Single:
+        if (this.isProgress(b0)) return;
+        this.finish(b0 === 0x00 ? this.okStatus() : b0 === 0xfe ? this.eofStatus() : 0, b0 === 0xff);
+        return;
+      case St.First: {
+        if (b0 === 0x00) {
+          const status = this.okStatus();
+          if (!(status & Status.MORE_RESULTS_EXISTS)) this.finish(status, false);
+          return;
+        }
+        if (b0 === 0xff) {
+          if (!this.isProgress(b0)) this.finish(0, true);
+          return;
+        }
+        if (b0 === 0xfb) {
+          // The OK or ERR that ends the LOAD DATA comes after the client has sent the file.
+          this.listener.onLocalInfile();
+          return;
+        }
+        const n = peekLenenc(this.prefix, 0, this.prefixLen);
+        this.left = n ? n.value : 0;
+        this.state = this.left > 0 ? St.ColDefs : St.Rows;
+        return;
+      }
+      case St.ColDefs:
+        if (b0 === 0xff) return this.finish(0, true);
+        if (--this.left === 0) this.state = this.deprecateEof ? St.Rows : St.ColDefsEof;
+        return;
+      case St.ColDefsEof: {
+        // A cursor was opened (COM_STMT_EXECUTE with a cursor flag): rows come with COM_STMT_FETCH.
+        const status = this.eofStatus();
+        if (status & Status.CURSOR_EXISTS) this.finish(status, false);
+        else this.state = St.Rows;
+        return;
+      }
+      case St.Rows: {
+        if (b0 === 0xff) {
+          if (!this.isProgress(b0)) this.finish(0, true);
+          return;
+        }
+        if (this.isTerminator(b0)) {
+          const status = this.terminatorStatus();
+          if (status & Status.MORE_RESULTS_EXISTS && this.queue[0] === ReplyKind.Result) this.state = St.First;
+          else this.finish(status, false);
+        }
+        return;
+      }
+      case St.PrepFirst: {
+        if (b0 !== 0x00) return this.finish(0, b0 === 0xff);
+        this.prepCols = this.prefixLen >= 7 ? this.prefix.readUInt16LE(5) : 0;
+        const params = this.prefixLen >= 9 ? this.prefix.readUInt16LE(7) : 0;
+        if (params > 0) {
+          this.left = params;
+          this.state = St.PrepParams;
+        } else this.startPrepCols();
+        return;
+      }
+      case St.PrepParams:
+        if (--this.left === 0) {
+          if (this.deprecateEof) this.startPrepCols();
+          else this.state = St.PrepParamsEof;
+        }
+        return;
+      case St.PrepParamsEof:
+        this.startPrepCols();
+        return;
+      case St.PrepCols:
+        if (--this.left === 0) {
+          if (this.deprecateEof) this.finish(0, false);
+          else this.state = St.PrepColsEof;
+        }
+        return;
+      case St.PrepColsEof:
+        this.finish(this.eofStatus(), false);
+        return;
+    }
+  }
+
+  private startPrepCols(): void {
+    if (this.prepCols > 0) {
+      this.left = this.prepCols;
+      this.state = St.PrepCols;
+    } else this.finish(0, false);
+  }
+}

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { AccountSource } from './authenticator.js';
+import type { ServerAddress } from './backend-connection.js';
+import type { Router, ServerView } from './router.js';
+
+/** Limits a session enforces; all may change at runtime (read on every use). */
+export interface SessionSettings {
+  idleTimeoutMs: number;
+  netReadTimeoutMs: number;
+  maxAllowedPacket: number;
+  connectTimeoutMs: number;
+}
+
+/** What the proxy tells clients about "the server", mirrored from a backend's greeting. */
+export interface ServerGreeting {
+  serverVersion: string;
+  capabilities: number;
+  mariaCapabilities: number;
+  charset: number;
+}
+
+export type BackendServer = ServerAddress & ServerView;
+
+/** Everything a session needs from the service it belongs to (one per service per worker). */
+export interface ServiceContext {
+  readonly name: string;
+  readonly settings: SessionSettings;
+  readonly log: Logger;
+  readonly accounts: AccountSource;
+  readonly router: Router;
+  greeting(): ServerGreeting;
+  servers(): readonly BackendServer[];
+  /** KILL of a proxy session id, possibly owned by another worker. Resolves false if unknown. */
+  kill(id: number, query: boolean): Promise<boolean>;
+}
