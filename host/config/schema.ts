@@ -1,0 +1,158 @@
+// The zod schema of wasmscale.yaml. Leaves are written as "unknown → transform" so that every
+// message says exactly what was expected and what was found ("expected an integer between 1
+// and 65535, got "abc""), in the operator's terms rather than zod's. Objects are strict: a typo
+// in a key is an error, never silently ignored. Cross-references between sections (a service's
+// servers, a listener's service, clashing addresses) are checked in refs.ts, on the raw data,
+// so that they are reported together with the schema problems.
+import * as z from 'zod';
+import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } from './units.js';
+
+/** Names of servers, services and listeners. Checked in refs.ts (it has the key's location). */
+export const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Routers that exist today; later plugin names are accepted too. */
+export const ROUTERS = ['first-available'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
+/** A value as the operator wrote it, for "got ..." in messages. */
+export function show(v: unknown): string {
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** A leaf check's verdict when the generic "expected <what>, got <value>" would not say enough. */
+class Bad {
+  constructor(readonly message: string) {}
+}
+
+/**
+ * A leaf: `check` returns the normalized value, a Bad (its message is used as is) or undefined
+ * (then "expected <what>, got <value>"). A missing value is reported as "required".
+ */
+function leaf<T>(what: string, check: (v: unknown) => T | Bad | undefined) {
+  return z.unknown().transform((v, ctx): T => {
+    const r = v === undefined ? new Bad('required') : check(v);
+    if (r !== undefined && !(r instanceof Bad)) return r;
+    const message = r instanceof Bad ? r.message : `expected ${what}, got ${show(v)}`;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+}
+
+function intRange(min: number, max: number) {
+  return leaf(`an integer between ${min} and ${max}`, (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined,
+  );
+}
+
+const port = intRange(1, 65535);
+
+/** YAML turns `password: 1234` into a number; refuse it rather than guess what was meant. */
+function str(opts: { allowEmpty?: boolean } = {}) {
+  return leaf(opts.allowEmpty ? 'a string' : 'a non-empty string', (v) => {
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      return new Bad(`expected a string, got ${show(v)} (put it in quotes: "${String(v)}")`);
+    }
+    return typeof v === 'string' && (opts.allowEmpty || v !== '') ? v : undefined;
+  });
+}
+
+const bool = leaf('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  return leaf(`one of ${values.join(', ')}`, (v) =>
+    values.includes(v as string) ? (v as T[number]) : undefined,
+  );
+}
+
+const DURATION_HINT = 'a duration (seconds, or e.g. "250ms", "10s", "5m", "1h")';
+
+/** Durations in milliseconds; the maximum keeps them valid as Node timer delays. */
+function duration(min = 0) {
+  return leaf(DURATION_HINT, (v) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) return undefined;
+    if (ms < min) return new Bad(`must be at least ${formatDuration(min)}, got ${show(v)}`);
+    if (ms > MAX_TIMER_MS) return new Bad(`must be at most ${formatDuration(MAX_TIMER_MS)}, got ${show(v)}`);
+    return ms;
+  });
+}
+
+function size(min: number, max: number) {
+  return leaf('a size (bytes, or e.g. "16k", "64M", "64MiB", "1G")', (v) => {
+    const bytes = parseSize(v);
+    if (bytes === undefined) return undefined;
+    if (bytes < min || bytes > max) {
+      return new Bad(`must be between ${formatSize(min)} and ${formatSize(max)}, got ${show(v)}`);
+    }
+    return bytes;
+  });
+}
+
+const workers = leaf('"auto" or an integer >= 0', (v): number | 'auto' | undefined =>
+  v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 0) ? v : undefined,
+);
+
+const router = leaf('a router name', (v) => {
+  if (typeof v !== 'string') return undefined;
+  if ((ROUTERS as readonly string[]).includes(v)) return v;
+  return new Bad(`unknown router ${show(v)} (available: ${ROUTERS.join(', ')})`);
+});
+
+const log = z.strictObject({
+  level: oneOf(LOG_LEVELS).default('info'),
+  format: oneOf(LOG_FORMATS).default('auto'),
+});
+
+const admin = z.strictObject({
+  enabled: bool.default(true),
+  host: str().default('127.0.0.1'),
+  port: port.default(8989),
+});
+
+const server = z.strictObject({
+  address: str(),
+  port: port.default(3306),
+});
+
+const service = z.strictObject({
+  router: router.default('first-available'),
+  servers: z.array(str()).min(1, { error: 'must list at least one server' }),
+  user: str(),
+  password: str({ allowEmpty: true }).default(''),
+  users_refresh_interval: duration(1000).default(30_000),
+  users_refresh_min_interval: duration().default(1000),
+  idle_timeout: duration().default(0),
+  net_read_timeout: duration().default(30_000),
+  // MariaDB's own ceiling for max_allowed_packet is 1GiB.
+  max_allowed_packet: size(1024, 1024 ** 3).default(64 * 1024 ** 2),
+  connect_timeout: duration(1).default(3000),
+});
+
+const listener = z.strictObject({
+  service: str(),
+  host: str().default('127.0.0.1'),
+  port,
+  handshake_timeout: duration(1).default(10_000),
+});
+
+function section<T extends z.ZodType>(value: T, what: string) {
+  return z
+    .record(z.string(), value)
+    .refine((o) => Object.keys(o).length > 0, { error: `must define at least one ${what}` });
+}
+
+export const configSchema = z.strictObject({
+  workers: workers.default('auto'),
+  log: log.default({ level: 'info', format: 'auto' }),
+  admin: admin.default({ enabled: true, host: '127.0.0.1', port: 8989 }),
+  servers: section(server, 'server'),
+  services: section(service, 'service'),
+  listeners: section(listener, 'listener'),
+});
+
+/** What the schema produces; load.ts turns it into the documented `Config`. */
+export type ParsedConfig = z.output<typeof configSchema>;
