@@ -1,7 +1,7 @@
 import { NATIVE_PASSWORD } from '../protocol/constants.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
 import { recoverStage1 } from '../protocol/native-password.js';
-import type { Account } from './accounts/account.js';
+import { acceptsEmptyPassword, type Account } from './accounts/account.js';
 
 export interface AccountSource {
   find(user: string, clientAddress: string): Account | undefined;
@@ -22,7 +22,8 @@ function check(account: Account, token: Buffer, scramble: Buffer): Buffer | null
   for (const m of account.methods) {
     if (m.plugin !== NATIVE_PASSWORD) continue;
     if (m.stage2 === null) {
-      if (token.length === 0) return null;
+      // No hash: either no password at all, or a marker such as 'invalid' that no password matches.
+      if (token.length === 0 && acceptsEmptyPassword(m)) return null;
       continue;
     }
     const stage1 = recoverStage1(token, scramble, m.stage2);
