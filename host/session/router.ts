@@ -4,12 +4,18 @@
  * tracking) stays in the host. The WASM plugin bridge implements this same interface.
  */
 
-export type ServerState = 'up' | 'down' | 'unknown';
+export type ServerState = 'up' | 'down' | 'unknown' | 'maintenance' | 'draining';
+export type ServerRole = 'primary' | 'replica' | 'standalone' | 'unknown';
 
-/** What a router may know of a server. */
+/** What a router may know of a server (filled by the monitors; see sdk/ABI.md ServerTable). */
 export interface ServerView {
   readonly name: string;
   readonly state: ServerState;
+  readonly role?: ServerRole;
+  /** Replication lag in milliseconds; -1 or undefined when unknown. */
+  readonly lagMs?: number;
+  /** Configured weight, default 1. */
+  readonly weight?: number;
 }
 
 /** What a router may know of a session. */
