@@ -3,6 +3,10 @@ import type { Logger } from 'pino';
 
 export interface AdminSource {
   stats(): Promise<unknown>;
+  /** Every configured server with its monitored state (GET /v1/servers, /v1/servers/<name>). */
+  servers?(): { name: string }[];
+  /** Every monitor and its current primary (GET /v1/monitors). */
+  monitors?(): unknown[];
 }
 
 /**
@@ -22,6 +26,18 @@ export async function startAdminServer(host: string, port: number, source: Admin
       source.stats().then((s) => reply(200, s), (err: Error) => reply(500, { error: err.message }));
       return;
     }
+    if (path === '/v1/servers' && source.servers) return reply(200, source.servers());
+    if (path?.startsWith('/v1/servers/') && source.servers) {
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/v1/servers/'.length));
+      } catch {
+        return reply(400, { error: 'malformed server name' });
+      }
+      const server = source.servers().find((s) => s.name === name);
+      return server ? reply(200, server) : reply(404, { error: `no such server: ${name}` });
+    }
+    if (path === '/v1/monitors' && source.monitors) return reply(200, source.monitors());
     reply(404, { error: `no such resource: ${path}` });
   });
   await new Promise<void>((resolve, reject) => {

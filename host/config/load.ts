@@ -3,8 +3,10 @@
 // one error per start-up is miserable.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type * as z from 'zod';
+import { checkPluginReferences, resolvePluginFile } from './plugin-refs.js';
 import { checkReferences, type PathSegment, type Problem } from './refs.js';
 import { configSchema, show, type ParsedConfig } from './schema.js';
 import type { Config } from './types.js';
@@ -117,21 +119,29 @@ function locate(doc: Document, path: readonly PathSegment[], atKey = false): num
   return offset;
 }
 
-function normalize(p: ParsedConfig): Config {
+function normalize(p: ParsedConfig, baseDir: string): Config {
   const named = <T>(o: Record<string, T>) =>
     Object.fromEntries(Object.entries(o).map(([name, v]) => [name, { name, ...v }]));
+  const plugins = Object.fromEntries(Object.entries(p.plugins).map(([name, v]) =>
+    [name, { name, ...v, file: resolvePluginFile(baseDir, v.file) }]));
   return {
     workers: p.workers === 'auto' ? availableParallelism() : p.workers,
     log: p.log,
     admin: p.admin,
     servers: named(p.servers),
+    monitors: named(p.monitors),
+    plugins,
     services: named(p.services),
     listeners: named(p.listeners),
   };
 }
 
-/** Parses and validates config text; `fileName` is only used in messages. Throws ConfigError. */
-export function parseConfig(text: string, fileName: string): Config {
+/**
+ * Parses and validates config text; `fileName` is used in messages and, unless `baseDir` is
+ * given, its directory is what relative paths in the config (plugin files) are relative to.
+ * Throws ConfigError.
+ */
+export function parseConfig(text: string, fileName: string, baseDir: string = dirname(resolve(fileName))): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const where = (offset: number | undefined) => {
@@ -153,6 +163,7 @@ export function parseConfig(text: string, fileName: string): Config {
   const problems = [
     ...(result.success ? [] : result.error.issues.flatMap(issueProblems)),
     ...checkReferences(data as Record<string, unknown>),
+    ...checkPluginReferences(data as Record<string, unknown>, baseDir),
   ];
   if (problems.length > 0 || !result.success) {
     const located = problems.map((p, i) => ({ p, i, at: locate(doc, p.path, p.atKey) }));
@@ -162,7 +173,7 @@ export function parseConfig(text: string, fileName: string): Config {
       located.map(({ p, at }) => `${where(at)} ${p.path.length ? `${formatPath(p.path)}: ` : ''}${p.message}`),
     );
   }
-  return normalize(result.data);
+  return normalize(result.data, baseDir);
 }
 
 /** Reads and validates a config file. Throws ConfigError, also when the file cannot be read. */

@@ -2,6 +2,7 @@
 // They run on the raw YAML data (not on zod's output) so that they still run when the schema
 // found other problems: the operator gets every problem in one go. Anything of the wrong type
 // is skipped here, because the schema already reports it.
+import { checkMonitorReferences } from './monitor-refs.js';
 import { NAME_RE } from './schema.js';
 
 export type PathSegment = string | number;
@@ -36,7 +37,7 @@ function clashes(a: { host: string; port: number }, b: { host: string; port: num
 export function checkReferences(data: Obj): Problem[] {
   const problems: Problem[] = [];
 
-  for (const section of ['servers', 'services', 'listeners']) {
+  for (const section of ['servers', 'monitors', 'services', 'listeners']) {
     const s = data[section];
     if (!isObj(s)) continue;
     for (const name of Object.keys(s)) {
@@ -64,6 +65,8 @@ export function checkReferences(data: Obj): Problem[] {
       }
     });
   }
+
+  problems.push(...checkMonitorReferences(data));
 
   const services = isObj(data.services) ? Object.keys(data.services) : undefined;
   const bound: { what: string; host: string; port: number }[] = [];

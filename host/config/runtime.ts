@@ -11,6 +11,10 @@
 //   - services.*.connect_timeout: applies to the next backend connect.
 //   - services.*.users_refresh_interval, users_refresh_min_interval: the account loader
 //     reschedules its timer with the new interval.
+//   - plugins.*.limits.cpu_budget, fuel: the next call into each instance gets the new budget.
+//   - plugins.*.limits.failure_policy: applies to the next failed call.
+//   - plugins.*.limits.max_traps, trap_window: apply to the next trap.
+//   (A plugin's file and config change through a hot swap, its memory quota with a new instance.)
 
 const LIST = [
   'log.level',
@@ -20,6 +24,11 @@ const LIST = [
   'services.*.connect_timeout',
   'services.*.users_refresh_interval',
   'services.*.users_refresh_min_interval',
+  'plugins.*.limits.cpu_budget',
+  'plugins.*.limits.fuel',
+  'plugins.*.limits.failure_policy',
+  'plugins.*.limits.max_traps',
+  'plugins.*.limits.trap_window',
 ] as const;
 
 export type RuntimeParameter = (typeof LIST)[number];

@@ -10,8 +10,9 @@ import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } fr
 /** Names of servers, services and listeners. Checked in refs.ts (it has the key's location). */
 export const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
-/** Routers that exist today; later plugin names are accepted too. */
+/** Built-in routers; any other router name must be a plugin in `plugins` (checked in plugin-refs.ts). */
 export const ROUTERS = ['first-available'] as const;
+export const FAILURE_POLICIES = ['fail_open', 'fail_closed'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
@@ -96,11 +97,8 @@ const workers = leaf('"auto" or an integer >= 0', (v): number | 'auto' | undefin
   v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 0) ? v : undefined,
 );
 
-const router = leaf('a router name', (v) => {
-  if (typeof v !== 'string') return undefined;
-  if ((ROUTERS as readonly string[]).includes(v)) return v;
-  return new Bad(`unknown router ${show(v)} (available: ${ROUTERS.join(', ')})`);
-});
+// A built-in router or the name of a plugin; which one is checked in plugin-refs.ts.
+const router = leaf('a router name', (v) => (typeof v === 'string' && v !== '' ? v : undefined));
 
 const log = z.strictObject({
   level: oneOf(LOG_LEVELS).default('info'),
@@ -116,6 +114,28 @@ const admin = z.strictObject({
 const server = z.strictObject({
   address: str(),
   port: port.default(3306),
+  // Routers that balance by weight read it (ABI ServerTable weight: u32); 0 = never chosen.
+  weight: intRange(0, 1_000_000).default(1),
+});
+
+/** Monitor modules that exist today. */
+export const MONITOR_MODULES = ['mariadbmon'] as const;
+
+// MaxScale's names and defaults (common monitor parameters + mariadbmon's own).
+const monitor = z.strictObject({
+  module: oneOf(MONITOR_MODULES),
+  servers: z.array(str()).min(1, { error: 'must list at least one server' }),
+  user: str(),
+  password: str({ allowEmpty: true }).default(''),
+  monitor_interval: duration(50).default(2000),
+  backend_connect_timeout: duration(1).default(3000),
+  backend_read_timeout: duration(1).default(3000),
+  backend_connect_attempts: intRange(1, 100).default(1),
+  failcount: intRange(0, 1_000_000).default(5),
+  detect_stale_slave: bool.default(true),
+  detect_standalone_master: bool.default(true),
+  assume_unique_hostnames: bool.default(true),
+  ignore_external_masters: bool.default(false),
 });
 
 const service = z.strictObject({
@@ -130,6 +150,30 @@ const service = z.strictObject({
   // MariaDB's own ceiling for max_allowed_packet is 1GiB.
   max_allowed_packet: size(1024, 1024 ** 3).default(64 * 1024 ** 2),
   connect_timeout: duration(1).default(3000),
+  /** Name of a monitor: the servers' states and roles come from it. */
+  monitor: str().optional(),
+});
+
+// A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and
+// the sandbox limits of each of its instances (sdk/ABI.md §2, §9).
+const pluginLimits = z.strictObject({
+  memory: size(64 * 1024, 4 * 1024 ** 3).default(16 * 1024 ** 2),
+  cpu_budget: duration(1).default(5),
+  // Fuel units per call; overrides cpu_budget when set (the sandbox converts cpu_budget to fuel).
+  fuel: intRange(1, Number.MAX_SAFE_INTEGER).optional(),
+  failure_policy: oneOf(FAILURE_POLICIES).default('fail_open'),
+  max_traps: intRange(1, 1_000_000).default(5),
+  trap_window: duration(1).default(60_000),
+});
+
+const PLUGIN_LIMIT_DEFAULTS = {
+  memory: 16 * 1024 ** 2, cpu_budget: 5, failure_policy: 'fail_open', max_traps: 5, trap_window: 60_000,
+} as const;
+
+const plugin = z.strictObject({
+  file: str(),
+  config: z.record(z.string(), z.unknown()).default({}),
+  limits: pluginLimits.default(PLUGIN_LIMIT_DEFAULTS),
 });
 
 const listener = z.strictObject({
@@ -150,6 +194,8 @@ export const configSchema = z.strictObject({
   log: log.default({ level: 'info', format: 'auto' }),
   admin: admin.default({ enabled: true, host: '127.0.0.1', port: 8989 }),
   servers: section(server, 'server'),
+  monitors: z.record(z.string(), monitor).default({}),
+  plugins: z.record(z.string(), plugin).default({}),
   services: section(service, 'service'),
   listeners: section(listener, 'listener'),
 });

@@ -22,11 +22,39 @@ export interface ServerConfig {
   name: string;
   address: string;
   port: number;
+  /** Relative share for routers that balance by weight; default 1, 0 = never chosen. */
+  weight: number;
+}
+
+/** A server monitor (MaxScale's parameter names and defaults). Durations in ms. */
+export interface MonitorConfig {
+  name: string;
+  module: 'mariadbmon';
+  /** Servers it monitors, in order of preference (ties in primary selection go to the earlier). */
+  servers: string[];
+  user: string;
+  password: string;
+  /** Time between ticks (default 2 s). */
+  monitor_interval: number;
+  backend_connect_timeout: number;
+  backend_read_timeout: number;
+  /** Connect attempts per server per tick. */
+  backend_connect_attempts: number;
+  /** Ticks a primary may be down (without running replicas) before another may take its role. */
+  failcount: number;
+  /** Replicas whose IO thread cannot reach the primary (SQL thread running) stay replicas. */
+  detect_stale_slave: boolean;
+  /** A writable server nobody replicates from may be the primary. */
+  detect_standalone_master: boolean;
+  /** Match Master_Host:Master_Port to server addresses (else only Master_Server_Id). */
+  assume_unique_hostnames: boolean;
+  /** Do not mark servers replicating from unmonitored servers "Slave of External Server". */
+  ignore_external_masters: boolean;
 }
 
 export interface ServiceConfig {
   name: string;
-  /** For now always 'first-available' (the host-only placeholder router); later a plugin name. */
+  /** 'first-available' (the host-only placeholder router) or the name of a router plugin in `plugins`. */
   router: string;
   /** Names of servers, in configured order; non-empty, each defined in `servers`. */
   servers: string[];
@@ -45,6 +73,36 @@ export interface ServiceConfig {
   max_allowed_packet: number;
   /** Backend connect timeout, ms (> 0). */
   connect_timeout: number;
+  /** Monitor the servers' states and roles come from; without one: role unknown, state unknown. */
+  monitor?: string;
+}
+
+export type FailurePolicy = 'fail_open' | 'fail_closed';
+
+/** Sandbox limits of each instance of a plugin (sdk/ABI.md §2, §9). */
+export interface PluginLimits {
+  /** Memory quota, bytes: the module's declared maximum must fit (default 16 MiB). */
+  memory: number;
+  /** CPU budget of one call, ms (default 5); converted to fuel by the sandbox. */
+  cpu_budget: number;
+  /** Fuel units per call; when set, used instead of cpu_budget. */
+  fuel?: number;
+  /** What a failed call (trap, error status) does: fail_open skips the plugin, fail_closed fails the statement. */
+  failure_policy: FailurePolicy;
+  /** This many traps within trap_window quarantine the plugin (default 5). */
+  max_traps: number;
+  /** ms (default 60 s). */
+  trap_window: number;
+}
+
+/** A WebAssembly router or filter: `services.<name>.router` names one. */
+export interface PluginConfig {
+  name: string;
+  /** Path of the .wasm, absolute (the YAML value is relative to the config file's directory). */
+  file: string;
+  /** The plugin's own settings, passed to its `configure` export as a JSON object. */
+  config: Record<string, unknown>;
+  limits: PluginLimits;
 }
 
 export interface ListenerConfig {
@@ -63,6 +121,10 @@ export interface Config {
   log: LogConfig;
   admin: AdminConfig;
   servers: Record<string, ServerConfig>;
+  /** Empty when none are configured. */
+  monitors: Record<string, MonitorConfig>;
+  /** Empty when none are configured. */
+  plugins: Record<string, PluginConfig>;
   services: Record<string, ServiceConfig>;
   listeners: Record<string, ListenerConfig>;
 }

@@ -1,9 +1,12 @@
 import type { Config } from '../config/index.js';
+import type { ServerStatus } from '../monitor/server-state.js';
 import type { WorkerStats } from './worker-runtime.js';
 
 /** Messages between the primary and its routing workers (child processes, Node IPC channel). */
 export type ToWorker =
-  | { t: 'init'; config: Config; index: number }
+  | { t: 'init'; config: Config; index: number; servers: ServerStatus[] }
+  /** Monitored servers' states, sent on every change (all monitored servers each time). */
+  | { t: 'servers'; servers: ServerStatus[] }
   | { t: 'conn'; listener: string }
   | { t: 'kill'; req: number; id: number; query: boolean }
   | { t: 'kill-reply'; req: number; found: boolean }

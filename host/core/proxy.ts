@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
 import type { Config, ListenerConfig } from '../config/index.js';
+import { MonitorSet } from '../monitor/monitor-set.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
 import { MAX_WORKERS } from './session-registry.js';
 import { probeServer } from './server-probe.js';
@@ -77,8 +78,17 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
   let local: WorkerRuntime | null = null;
   let onConnection: (socket: net.Socket, listener: string) => void;
 
+  // Monitors run here, in the primary. Their first tick is over before any worker starts, so
+  // every worker begins with known roles; each later change goes to every worker.
+  const monitors = new MonitorSet(config, log, (states) => {
+    local?.applyServerStates(states);
+    for (const h of handles) h.updateServers(states);
+  });
+  await monitors.start();
+
   if (config.workers === 0) {
     const rt = new WorkerRuntime(config, 0, log, async () => false);
+    rt.applyServerStates(monitors.statuses());
     await rt.init();
     local = rt;
     onConnection = (socket, listener) => rt.adopt(socket, listener);
@@ -107,10 +117,12 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
     };
     // Worker indexes start at 1 so that a session id's low bits are never 0 in multi-process mode.
     for (let i = 1; i <= config.workers; i++) handles.push(new WorkerHandle(i, config, log, onKillRequest, onKillResult));
+    for (const h of handles) h.updateServers(monitors.statuses());
     try {
       await Promise.all(handles.map((h) => h.start()));
     } catch (err) {
       await Promise.all(handles.map((h) => h.stop()));
+      await monitors.stop();
       throw err;
     }
     onConnection = (socket, listener) => {
@@ -140,13 +152,18 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
     if (admin) admin.close();
     if (local) await local.close();
     await Promise.all(handles.map((h) => h.stop()));
+    await monitors.stop();
   };
 
   try {
     for (const l of Object.values(config.listeners)) {
       servers.push(await listen(l, (socket) => onConnection(socket, l.name)));
     }
-    if (config.admin.enabled) admin = await startAdminServer(config.admin.host, config.admin.port, { stats }, log);
+    if (config.admin.enabled) admin = await startAdminServer(config.admin.host, config.admin.port, {
+      stats,
+      servers: () => monitors.servers(),
+      monitors: () => monitors.reports(),
+    }, log);
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/index.js';
+import type { ServerStatus } from '../monitor/server-state.js';
 import { Cap } from '../protocol/constants.js';
 import { AccountCache } from '../session/accounts/account-cache.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
@@ -7,6 +8,9 @@ import { FirstAvailableRouter } from '../session/first-available-router.js';
 import type { Router } from '../session/router.js';
 import type { BackendServer, ServerGreeting, ServiceContext, SessionSettings } from '../session/service-context.js';
 import { probeServer } from './server-probe.js';
+
+/** A BackendServer as this runtime keeps it: updated in place, so a router holding the list sees changes. */
+type LiveServer = { -readonly [K in keyof BackendServer]: BackendServer[K] };
 
 // Used until a backend has answered: a MariaDB-looking greeting so clients enable MariaDB features.
 const FALLBACK_GREETING: ServerGreeting = {
@@ -23,7 +27,11 @@ export class ServiceRuntime implements ServiceContext {
   readonly router: Router;
   private currentGreeting: ServerGreeting | null = null;
   private probing: Promise<void> | null = null;
-  private readonly serverList: BackendServer[];
+  private readonly serverList: LiveServer[];
+  /** Bumped whenever a monitor changed a server's state, role, lag or GTID. */
+  serversVersion = 0;
+  /** Called after such a change (e.g. a router bridge re-sends its server table). */
+  onServersChanged: (() => void) | null = null;
   private readonly refreshTimer: NodeJS.Timeout;
 
   constructor(
@@ -33,7 +41,7 @@ export class ServiceRuntime implements ServiceContext {
     readonly kill: (id: number, query: boolean) => Promise<boolean>,
   ) {
     this.name = cfg.name;
-    this.serverList = cfg.servers.map((n) => ({ ...config.servers[n]!, state: 'unknown' as const }));
+    this.serverList = cfg.servers.map((n): LiveServer => ({ ...config.servers[n]!, state: 'unknown', role: 'unknown', lagMs: -1 }));
     this.router = new FirstAvailableRouter();
     this.accounts = new AccountCache({
       fetch: () => this.fetchAccountsFromAnyServer(),
@@ -62,6 +70,25 @@ export class ServiceRuntime implements ServiceContext {
     this.cfg = cfg;
   }
 
+  /** States from the service's monitor (ignored without one: servers stay 'unknown'). */
+  applyServerStates(states: readonly ServerStatus[]): void {
+    if (!this.cfg.monitor) return;
+    let changed = false;
+    for (const st of states) {
+      const s = this.serverList.find((x) => x.name === st.name);
+      if (!s || (s.state === st.state && s.role === st.role && s.lagMs === st.lagMs && s.gtid === st.gtid)) continue;
+      s.state = st.state;
+      s.role = st.role;
+      s.lagMs = st.lagMs;
+      s.gtid = st.gtid;
+      changed = true;
+    }
+    if (changed) {
+      this.serversVersion++;
+      this.onServersChanged?.();
+    }
+  }
+
   async init(): Promise<void> {
     await Promise.all([this.probe(), this.accounts.load()]);
   }
@@ -79,9 +106,14 @@ export class ServiceRuntime implements ServiceContext {
     return this.serverList.find((s) => s.name === name);
   }
 
+  /** Servers a monitor does not report down first (then the rest, in configured order). */
+  private byPreference(): LiveServer[] {
+    return [...this.serverList.filter((s) => s.state !== 'down'), ...this.serverList.filter((s) => s.state === 'down')];
+  }
+
   private probe(): Promise<void> {
     this.probing ??= (async () => {
-      for (const s of this.serverList) {
+      for (const s of this.byPreference()) {
         try {
           const hs = await probeServer(s, this.cfg.connect_timeout);
           this.currentGreeting = {
@@ -103,7 +135,7 @@ export class ServiceRuntime implements ServiceContext {
 
   private async fetchAccountsFromAnyServer(): Promise<Awaited<ReturnType<typeof fetchAccounts>>> {
     const errors: string[] = [];
-    for (const s of this.serverList) {
+    for (const s of this.byPreference()) {
       try {
         return await fetchAccounts({
           host: s.address,

@@ -4,11 +4,15 @@ import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { ServerStatus } from '../monitor/server-state.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import type { WorkerStats } from './worker-runtime.js';
 
 const PING_EVERY_MS = 2000;
 const UNRESPONSIVE_AFTER_MS = 10_000;
+// Start-up (process launch, module loading, first account fetch) has its own, longer limit: on a
+// loaded machine it can outlast UNRESPONSIVE_AFTER_MS, and a watchdog kill then failed the start.
+const START_TIMEOUT_MS = 60_000;
 
 /** Where the worker entry point is: compiled JS, or the TypeScript source under tsx (tests). */
 function workerEntry(): { file: string; execArgv: string[] } {
@@ -30,6 +34,10 @@ export class WorkerHandle {
   private lastPong = Date.now();
   private watchdog: NodeJS.Timeout | null = null;
   private stopping = false;
+  private ready = false;
+  private startedAt = 0;
+  /** Latest monitored server states: sent on change, and with `init` when the worker (re)starts. */
+  private servers: ServerStatus[] = [];
 
   constructor(
     readonly index: number,
@@ -45,10 +53,15 @@ export class WorkerHandle {
     this.child = child;
     this.assigned = 0;
     this.lastPong = Date.now();
+    this.ready = false;
+    this.startedAt = Date.now();
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (msg: FromWorker) => {
         switch (msg.t) {
-          case 'ready': return resolve();
+          case 'ready':
+            this.ready = true;
+            this.lastPong = Date.now();
+            return resolve();
           case 'init-failed': return reject(new Error(`worker ${this.index}: ${msg.error}`));
           case 'closed': this.assigned = Math.max(0, this.assigned - 1); return;
           case 'kill-req': return this.onKillRequest(this, msg.req, msg.id, msg.query);
@@ -62,7 +75,7 @@ export class WorkerHandle {
         this.onExit(child, code, signal);
       });
     });
-    this.send({ t: 'init', config: this.config, index: this.index });
+    this.send({ t: 'init', config: this.config, index: this.index, servers: this.servers });
     this.watchdog ??= setInterval(() => this.checkAlive(), PING_EVERY_MS);
     this.watchdog.unref();
     return ready;
@@ -70,6 +83,13 @@ export class WorkerHandle {
 
   private checkAlive(): void {
     if (!this.child || this.stopping) return;
+    if (!this.ready) {
+      if (Date.now() - this.startedAt > START_TIMEOUT_MS) {
+        this.log.error({ worker: this.index, pid: this.child.pid }, 'worker did not finish starting; restarting it');
+        this.child.kill('SIGKILL');
+      }
+      return;
+    }
     if (Date.now() - this.lastPong > UNRESPONSIVE_AFTER_MS) {
       this.log.error({ worker: this.index, pid: this.child.pid }, 'worker stopped answering; restarting it');
       this.child.kill('SIGKILL');
@@ -120,6 +140,11 @@ export class WorkerHandle {
     const { req, promise } = this.stats.open(2000, null);
     this.send({ t: 'stats', req });
     return promise;
+  }
+
+  updateServers(servers: ServerStatus[]): void {
+    this.servers = servers;
+    this.send({ t: 'servers', servers });
   }
 
   updateConfig(config: Config): void {

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { Config } from '../config/index.js';
+import type { ServerStatus } from '../monitor/server-state.js';
 import { createLogger } from './logger.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -14,7 +15,7 @@ function send(msg: FromWorker): void {
 let runtime: WorkerRuntime | null = null;
 const remoteKills = new Pending<boolean>();
 
-async function init(config: Config, index: number): Promise<void> {
+async function init(config: Config, index: number, servers: ServerStatus[]): Promise<void> {
   const log = createLogger(config.log, { worker: index });
   runtime = new WorkerRuntime(config, index, log, (id, query) => {
     const { req, promise } = remoteKills.open(10_000, false);
@@ -22,6 +23,7 @@ async function init(config: Config, index: number): Promise<void> {
     return promise;
   });
   runtime.onSessionClosed = () => send({ t: 'closed' });
+  runtime.applyServerStates(servers);
   await runtime.init();
   send({ t: 'ready' });
 }
@@ -29,7 +31,7 @@ async function init(config: Config, index: number): Promise<void> {
 process.on('message', (msg: ToWorker, handle: unknown) => {
   switch (msg.t) {
     case 'init':
-      init(msg.config, msg.index).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
+      init(msg.config, msg.index, msg.servers ?? []).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
       return;
     case 'conn': {
       const socket = handle as net.Socket | undefined;
@@ -58,6 +60,9 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
       return;
     case 'config':
       runtime?.updateConfig(msg.config);
+      return;
+    case 'servers':
+      runtime?.applyServerStates(msg.servers);
       return;
     case 'stop':
       void (runtime?.close() ?? Promise.resolve()).finally(() => process.exit(0));

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import type { ServerStatus } from '../monitor/server-state.js';
 import { ClientSession } from '../session/client-session.js';
 import { killBackendThread } from './backend-kill.js';
 import { ownerOf, SessionRegistry } from './session-registry.js';
@@ -87,6 +88,11 @@ export class WorkerRuntime {
 
   stats(): WorkerStats {
     return { index: this.index, pid: process.pid, sessions: this.registry.size, rssBytes: process.memoryUsage.rss() };
+  }
+
+  /** Monitored servers' states (from the primary's monitors) for the services that use them. */
+  applyServerStates(states: readonly ServerStatus[]): void {
+    for (const svc of this.services.values()) svc.applyServerStates(states);
   }
 
   updateConfig(config: Config): void {

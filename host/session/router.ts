@@ -16,6 +16,8 @@ export interface ServerView {
   readonly lagMs?: number;
   /** Configured weight, default 1. */
   readonly weight?: number;
+  /** @@gtid_current_pos as the monitor last read it; '' or undefined when unknown. */
+  readonly gtid?: string;
 }
 
 /** What a router may know of a session. */

@@ -22,6 +22,8 @@ export interface TestProxyOptions {
   /** Extra service parameters (YAML names), e.g. { idle_timeout: '1s' }. */
   service?: Record<string, unknown>;
   listener?: Record<string, unknown>;
+  /** Adds monitor "mon" (mariadbmon over every server, 200ms interval) used by the service; extra parameters here. */
+  monitor?: Record<string, unknown>;
   logLevel?: string;
 }
 
@@ -32,6 +34,7 @@ export async function testConfigObject(opts: TestProxyOptions): Promise<Record<s
     log: { level: opts.logLevel ?? process.env.WASMSCALE_TEST_LOG ?? 'silent', format: 'json' },
     admin: { enabled: true, host: '127.0.0.1', port: await freePort() },
     servers: Object.fromEntries(opts.servers.map((s) => [s.name, { address: '127.0.0.1', port: s.port }])),
+    ...(opts.monitor ? { monitors: { mon: { module: 'mariadbmon', servers: opts.servers.map((s) => s.name), user: CREDENTIALS.wsproxy.user, password: CREDENTIALS.wsproxy.password, monitor_interval: '200ms', ...opts.monitor } } } : {}),
     services: {
       main: {
         router: 'first-available',
@@ -40,6 +43,7 @@ export async function testConfigObject(opts: TestProxyOptions): Promise<Record<s
         password: CREDENTIALS.wsproxy.password,
         users_refresh_min_interval: '200ms',
         max_allowed_packet: '256MiB',
+        ...(opts.monitor ? { monitor: 'mon' } : {}),
         ...opts.service,
       },
     },

@@ -32,7 +32,7 @@ describe('parseConfig', () => {
     expect(c.workers).toBeGreaterThanOrEqual(1); // auto = CPU count
     expect(c.log).toEqual({ level: 'info', format: 'auto' });
     expect(c.admin).toEqual({ enabled: true, host: '127.0.0.1', port: 8989 });
-    expect(c.servers.db1).toEqual({ name: 'db1', address: '10.0.0.1', port: 3306 });
+    expect(c.servers.db1).toEqual({ name: 'db1', address: '10.0.0.1', port: 3306, weight: 1 });
     expect(c.services.main).toEqual({
       name: 'main',
       router: 'first-available',
