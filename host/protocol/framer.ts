@@ -41,8 +41,16 @@ export class PacketFramer {
   push(chunk: Buffer, onPacket: (p: FramedPacket) => boolean | void): FrameError | null {
     let buf = chunk;
     if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
+      // Collect chunks until the pending packet is complete: joining every chunk onto a partial
+      // multi-MiB packet copied it again each time (quadratic; a 33 MiB blob took many seconds).
+      this.waiting.push(chunk);
+      this.waitingLen += chunk.length;
+      const p = this.pending;
+      if (p.length >= 4 && this.waitingLen < 4 + (p[0]! | (p[1]! << 8) | (p[2]! << 16))) return null;
+      buf = Buffer.concat(this.waiting, this.waitingLen);
       this.pending = null;
+      this.waiting = [];
+      this.waitingLen = 0;
     }
     let pos = 0;
     const end = buf.length;
@@ -54,7 +62,8 @@ export class PacketFramer {
       }
       if (end - pos - 4 < len) break;
       const payload = buf.subarray(pos + 4, pos + 4 + len);
-      const raw = buf.subarray(pos, pos + 4 + len);
+      // One packet per chunk is the common case: the chunk is the raw packet, no second view.
+      const raw = pos === 0 && 4 + len === end ? buf : buf.subarray(pos, pos + 4 + len);
       pos += 4 + len;
       if (this.parts.length > 0) {
         const expected = (this.lastSeq + 1) & 0xff;
@@ -92,18 +101,30 @@ export class PacketFramer {
   }
 
   private keep(buf: Buffer, pos: number): void {
-    if (pos < buf.length) this.pending = Buffer.from(buf.subarray(pos));
+    if (pos < buf.length) {
+      this.pending = Buffer.from(buf.subarray(pos));
+      this.waiting = [this.pending];
+      this.waitingLen = this.pending.length;
+    }
   }
+
+  // While `pending` holds an incomplete packet: pending followed by the chunks received since.
+  private waiting: Buffer[] = [];
+  private waitingLen = 0;
 
   /** Bytes buffered but not yet delivered (drained when switching a stream to raw forwarding). */
   takePending(): Buffer | null {
-    const p = this.pending;
+    const p = this.pending === null ? null : Buffer.concat(this.waiting, this.waitingLen);
     this.pending = null;
+    this.waiting = [];
+    this.waitingLen = 0;
     return p;
   }
 
   reset(): void {
     this.pending = null;
+    this.waiting = [];
+    this.waitingLen = 0;
     this.parts = [];
     this.partsLen = 0;
   }

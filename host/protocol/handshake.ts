@@ -107,7 +107,13 @@ export function decodeHandshakeResponse(payload: Buffer): HandshakeResponse {
   let attributes: Buffer | null = null;
   if (capabilities & Cap.CONNECT_ATTRS && r.remaining > 0) {
     attributes = r.lenencBytes();
-    validateAttributes(attributes);
+    // MariaDB checks only the block's length and logs the client in even when the key/value
+    // pairs inside are malformed: do the same, but do not pass such a block on.
+    try {
+      validateAttributes(attributes);
+    } catch {
+      attributes = null;
+    }
   }
   return {
     capabilities,

@@ -60,6 +60,9 @@ export class ReplyTracker {
   private state = St.Idle;
   private left = 0;
   private prepCols = 0;
+  // A packet of the current reply has been seen. The parser state alone cannot tell: a chain
+  // (MORE_RESULTS_EXISTS) or a LOCAL INFILE request returns to First, and Rows starts in Rows.
+  private started = false;
 
   private readonly hdr = Buffer.alloc(4);
   private hdrLen = 0;
@@ -80,8 +83,15 @@ export class ReplyTracker {
 
   /** True while the bytes of a reply are in the middle of being received. */
   get midReply(): boolean {
-    return this.state !== St.Idle && this.state !== St.First && this.state !== St.PrepFirst && this.state !== St.Single
-      || this.inBody || this.hdrLen > 0;
+    return this.started || this.inBody || this.hdrLen > 0;
+  }
+
+  /**
+   * True while a packet is cut: its header or body only partly received, or a 16 MiB part awaits
+   * its continuation. Nothing may be sent to the client then: it would be read as part of that packet.
+   */
+  get midPacket(): boolean {
+    return this.inBody || this.hdrLen > 0 || this.prevWasMax;
   }
 
   expect(kind: ReplyKind): void {
@@ -92,6 +102,7 @@ export class ReplyTracker {
   reset(): void {
     this.queue.length = 0;
     this.state = St.Idle;
+    this.started = false;
     this.hdrLen = 0;
     this.inBody = false;
     this.prevWasMax = false;
@@ -130,8 +141,10 @@ export class ReplyTracker {
       }
       const take = Math.min(this.bodyLeft, end - pos);
       if (!this.curIsContinuation && this.prefixLen < PREFIX && take > 0) {
+        // A byte loop: for at most 24 bytes it is cheaper than Buffer.copy's native call.
         const n = Math.min(take, PREFIX - this.prefixLen);
-        chunk.copy(this.prefix, this.prefixLen, pos, pos + n);
+        const prefix = this.prefix;
+        for (let i = 0, o = this.prefixLen; i < n; i++) prefix[o + i] = chunk[pos + i]!;
         this.prefixLen += n;
       }
       pos += take;
@@ -172,6 +185,7 @@ export class ReplyTracker {
   private finish(status: number, error: boolean): void {
     const errorCode = error && this.prefixLen >= 3 ? this.prefix.readUInt16LE(1) : 0;
     this.queue.shift();
+    this.started = false;
     if (this.queue.length > 0) this.begin(this.queue[0]!);
     else this.state = St.Idle;
     this.listener.onReplyEnd({ status, error, errorCode });
@@ -179,6 +193,7 @@ export class ReplyTracker {
 
   private onPacket(): void {
     const b0 = this.curLen > 0 ? this.prefix[0]! : -1;
+    if (this.state !== St.Idle) this.started = true;
     switch (this.state) {
       case St.Idle:
         this.listener.onUnexpected(b0);

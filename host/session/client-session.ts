@@ -117,13 +117,18 @@ export class ClientSession implements SessionView, ReplyListener {
   }
 
   private advertised = 0;
+  private readonly onPacketBound = (p: FramedPacket): boolean => this.onPacket(p);
+  private readonly statement: { command: number; payload: Buffer } = { command: 0, payload: EMPTY };
+  private firstSeq = -1;
 
   // ---- input ---------------------------------------------------------------------------------
 
   private onClientData(chunk: Buffer): void {
     if (this.phase === Phase.Closed) return;
     if (this.phase === Phase.Command && this.idleTimer) this.idleTimer.refresh();
-    const err = this.framer.push(chunk, (p) => this.onPacket(p));
+    // Sequence id of the client's first header: garbage (e.g. "GET ") is refused as MariaDB does.
+    if (this.phase === Phase.Handshake && this.firstSeq < 0 && !this.framer.hasPartial && chunk.length >= 4) this.firstSeq = chunk[3]!;
+    const err = this.framer.push(chunk, this.onPacketBound);
     if (err) return this.onFrameError(err);
     this.armPartialTimer();
   }
@@ -136,6 +141,10 @@ export class ClientSession implements SessionView, ReplyListener {
           this.logOnce('client stalled in the middle of a packet', { timeoutMs: this.ctx.settings.netReadTimeoutMs });
           this.fail(Er.NET_READ_INTERRUPTED, 'Got timeout reading communication packets', this.replySeq());
         }, this.ctx.settings.netReadTimeoutMs);
+      } else {
+        // Like MariaDB's net_read_timeout: a limit on silence, not on the whole packet (a big
+        // blob that keeps arriving must not time out).
+        this.partialTimer.refresh();
       }
     } else if (this.partialTimer) {
       clearTimeout(this.partialTimer);
@@ -146,6 +155,11 @@ export class ClientSession implements SessionView, ReplyListener {
   private onFrameError(err: FrameError): void {
     if (err.kind === 'too-large') {
       if (this.phase === Phase.Handshake) {
+        // MariaDB checks the sequence id first: an HTTP request ("GET ...") gets 1156, as there.
+        if (this.firstSeq >= 0 && this.firstSeq !== 1) {
+          this.logOnce('handshake response with wrong sequence id (garbage before the handshake?)', { seq: this.firstSeq, size: err.size });
+          return this.fail(Er.NET_PACKETS_OUT_OF_ORDER, 'Got packets out of order', 1);
+        }
         this.logOnce('handshake packet too large (garbage before the handshake?)', { size: err.size });
         return this.fail(Er.HANDSHAKE, 'Bad handshake', 2);
       }
@@ -189,16 +203,27 @@ export class ClientSession implements SessionView, ReplyListener {
 
   // ---- authentication --------------------------------------------------------------------------
 
-  private nextClientPacket(): Promise<FramedPacket> {
+  private nextClientPacket(errSeq: number): Promise<FramedPacket> {
     return new Promise((resolve) => {
-      this.waiter = resolve;
+      // A client that never answers an auth switch (COM_CHANGE_USER has no handshake timer, and
+      // the idle timer skips busy sessions) must not hold the session and its backend forever.
+      const timer = setTimeout(() => {
+        if (this.closed) return;
+        this.logOnce('client did not answer the authentication switch', { timeoutMs: this.ctx.settings.netReadTimeoutMs });
+        this.fail(Er.NET_READ_INTERRUPTED, 'Got timeout reading communication packets', errSeq);
+      }, this.ctx.settings.netReadTimeoutMs);
+      this.waiter = (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      };
     });
   }
 
   private async authenticate(first: FramedPacket): Promise<void> {
     if (first.seq !== 1) {
       this.logOnce('handshake response with wrong sequence id', { seq: first.seq });
-      return this.fail(Er.HANDSHAKE, 'Bad handshake', 2);
+      // Same answer as MariaDB: packets out of order, not "Bad handshake".
+      return this.fail(Er.NET_PACKETS_OUT_OF_ORDER, 'Got packets out of order', 1);
     }
     if (isSslRequest(first.payload)) {
       this.logOnce('client requested TLS, which this listener does not offer', {});
@@ -218,7 +243,7 @@ export class ClientSession implements SessionView, ReplyListener {
     if (hs.authPlugin !== null && hs.authPlugin !== NATIVE_PASSWORD) {
       // Ask the client to use mysql_native_password (e.g. a MySQL 8 client starting with caching_sha2).
       this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, this.scramble), seq).bytes);
-      const reply = await this.nextClientPacket();
+      const reply = await this.nextClientPacket(seq + 2);
       if (this.closed) return;
       token = reply.payload;
       seq = reply.seq + 1;
@@ -255,6 +280,12 @@ export class ClientSession implements SessionView, ReplyListener {
   private async connectFirstBackend(login: BackendLogin, seq: number): Promise<boolean> {
     const servers = this.ctx.servers();
     this.routerSession = this.ctx.router.newSession(this, servers);
+    const refusal = this.routerSession.refusal;
+    if (refusal) {
+      this.logOnce('router refused the session', { reason: refusal });
+      this.fail(Er.NO_BACKEND, refusal, seq);
+      return false;
+    }
     const errors: string[] = [];
     for (const name of this.routerSession.initialServers()) {
       const server = servers.find((s) => s.name === name);
@@ -307,11 +338,18 @@ export class ClientSession implements SessionView, ReplyListener {
   private onBackendClose(be: BackendConnection, err: Error | undefined): void {
     if (this.closed || be !== this.backend) return;
     const pending = this.tracker.pending;
-    this.logOnce('backend connection lost', { server: be.server.name, pending, reason: err?.message });
-    if (pending > 0) {
+    this.logOnce('backend connection lost', { server: be.server.name, pending, reason: err?.message, midPacket: this.tracker.midPacket || undefined });
+    // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
+    // client would misread it: only closing is clean then.
+    if (pending > 0 && this.tracker.midPacket) {
+      this.close();
+    } else if (pending > 0) {
       const seq = this.tracker.midReply ? (this.tracker.lastSeq + 1) & 0xff : this.replySeq();
       this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${be.server.name}' during query`, seq);
     } else {
+      // An idle session the server reset (MariaDB's wait_timeout does): reset the client too, so
+      // it sees ECONNRESET as it does directly, not a clean end (mysql2: PROTOCOL_CONNECTION_LOST).
+      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !this.socket.destroyed) this.socket.resetAndDestroy();
       this.close();
     }
   }
@@ -342,9 +380,14 @@ export class ClientSession implements SessionView, ReplyListener {
         return false;
       case Com.CHANGE_USER:
         return this.runProxyCommand(p, () => this.changeUser(copyPacket(p)));
-      case Com.PROCESS_KILL:
-        if (p.payload.length < 5) break;
-        return this.runProxyCommand(p, () => this.kill(p.payload.readUInt32LE(1), false));
+      case Com.PROCESS_KILL: {
+        // MariaDB reads the 4-byte id whatever the length (zeros past the end) and answers 1094
+        // for an unknown id; a short packet must not become 1047 here.
+        const idBytes = Buffer.alloc(4);
+        p.payload.copy(idBytes, 0, 1, 5);
+        const killId = idBytes.readUInt32LE(0);
+        return this.runProxyCommand(p, () => this.kill(killId, false));
+      }
       case Com.QUERY:
         if (mayBeKill(p.payload)) {
           const k = parseKill(p.payload.toString('utf8', 1));
@@ -357,7 +400,12 @@ export class ClientSession implements SessionView, ReplyListener {
       this.sendPacket(encodeErr(Er.UNKNOWN_COM, 'Unknown command'), 1);
       return true;
     }
-    const decision = this.routerSession!.route({ command: cmd, payload: p.payload });
+    // One reused Statement per session: routing every statement must not allocate.
+    const stmt = this.statement;
+    stmt.command = cmd;
+    stmt.payload = p.payload;
+    const decision = this.routerSession!.route(stmt);
+    stmt.payload = EMPTY;
     if (decision.kind === 'error' || !this.backend) {
       this.sendPacket(encodeErr(Er.NO_BACKEND, decision.kind === 'error' ? decision.message : 'no backend'), 1);
       return true;
@@ -411,8 +459,14 @@ export class ClientSession implements SessionView, ReplyListener {
     if (this.tracker.pending === 0 && this.deferred) {
       const d = this.deferred;
       this.deferred = null;
-      this.busy = false;
-      this.runProxyCommand(d.packet, d.run);
+      // We are inside tracker.feed(), before the chunk that ends the reply is written to the
+      // client: run the proxy's own command after that write, or its answer (e.g. KILL QUERY of
+      // itself, pipelined) overtakes the tail of the previous reply. busy stays set meanwhile.
+      queueMicrotask(() => {
+        if (this.closed) return;
+        this.busy = false;
+        this.runProxyCommand(d.packet, d.run);
+      });
     }
   }
 
@@ -430,7 +484,11 @@ export class ClientSession implements SessionView, ReplyListener {
       this.backend?.quit();
       return this.fail(Er.CONNECTION_KILLED, 'Connection was killed', 1);
     }
-    const found = id === this.id ? true : await this.ctx.kill(id, query);
+    if (id === this.id) {
+      // KILL QUERY of one's own id interrupts the KILL statement itself: MariaDB answers 1317.
+      return this.sendPacket(encodeErr(Er.QUERY_INTERRUPTED, 'Query execution was interrupted'), 1);
+    }
+    const found = await this.ctx.kill(id, query);
     if (this.closed) return;
     if (found) this.sendPacket(encodeOk({ status: this.backend?.status ?? Status.AUTOCOMMIT }), 1);
     else this.sendPacket(encodeErr(Er.NO_SUCH_THREAD, `Unknown thread id: ${id}`), 1);
@@ -462,7 +520,7 @@ export class ClientSession implements SessionView, ReplyListener {
       scramble = newScramble();
       this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, scramble), seq).bytes);
       this.socket.resume();
-      const reply = await this.nextClientPacket();
+      const reply = await this.nextClientPacket(seq + 2);
       this.socket.pause();
       if (this.closed) return;
       token = reply.payload;
@@ -472,15 +530,17 @@ export class ClientSession implements SessionView, ReplyListener {
     if (this.closed) return;
     if (!verdict.ok) {
       this.logOnce('change user: authentication failed', { user: cu.user, reason: verdict.reason });
-      // MariaDB closes the connection after a failed COM_CHANGE_USER.
-      return this.fail(verdict.error, verdict.message, seq);
+      // MariaDB (10.11) answers ERR and keeps the connection as the previous user; the backend
+      // was not asked yet, so it still is that user too.
+      return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
     }
     const be = this.backend!;
     const result = await be.changeUser(cu, verdict.stage1);
     if (this.closed) return;
     if (!result.ok) {
-      this.socket.end(framePacket(result.payload, seq).bytes);
-      return this.close();
+      // The backend refused (e.g. unknown database) and, like MariaDB to a direct client, went
+      // back to the previous user: relay its ERR and go on as before.
+      return this.sendPacket(result.payload, seq);
     }
     this.user = cu.user;
     this.database = cu.database;

@@ -1,0 +1,23 @@
+// A private mariadbd for the benchmarks (never the one on 3306), from the test harness.
+import { startTopology, CREDENTIALS, type Topology } from '../../test/harness/mariadb.js';
+
+export { CREDENTIALS };
+
+export const SBTEST = { user: 'sbtest', password: 'sbtest-pw', db: 'sbtest' } as const;
+
+export interface BenchDatabase {
+  topology: Topology;
+  port: number;
+  version: string;
+  stop(): Promise<void>;
+}
+
+export async function startDatabase(maxConnections: number, extraArgs: string[] = []): Promise<BenchDatabase> {
+  const topology = await startTopology({ replicas: 0, maxConnections, extraArgs });
+  const primary = topology.primary;
+  await primary.query(`CREATE DATABASE IF NOT EXISTS ${SBTEST.db}`);
+  await primary.query(`CREATE USER IF NOT EXISTS '${SBTEST.user}'@'%' IDENTIFIED BY '${SBTEST.password}'`);
+  await primary.query(`GRANT ALL ON ${SBTEST.db}.* TO '${SBTEST.user}'@'%'`);
+  const [row] = await primary.query<{ v: string }[]>('SELECT VERSION() AS v');
+  return { topology, port: primary.port, version: row!.v, stop: () => topology.stop() };
+}
