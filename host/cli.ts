@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { addPluginCommands } from './plugins/plugin-cli.js';
 
 const DEFAULT_CONFIG = './wasmscale.yaml';
 
@@ -95,5 +96,7 @@ program
   .description('validate a configuration file and report every problem in it')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
   .action((opts: { config: string }) => check(opts.config));
+
+addPluginCommands(program);
 
 await program.parseAsync(process.argv);

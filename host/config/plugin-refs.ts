@@ -35,7 +35,7 @@ export function checkPluginReferences(data: Obj, baseDir: string): Problem[] {
     else if (!statSync(file).isFile()) problems.push({ path: ['plugins', name, 'file'], message: `not a file: ${file}` });
   }
 
-  const available = [...ROUTERS, ...Object.keys(plugins)];
+  const available = [...new Set([...ROUTERS, ...Object.keys(plugins)])];
   const services = isObj(data.services) ? data.services : {};
   for (const [name, svc] of Object.entries(services)) {
     const router = isObj(svc) ? svc.router : undefined;

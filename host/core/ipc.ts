@@ -1,10 +1,12 @@
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import type { PreparedPlugin } from '../plugins/prepared-plugin.js';
 import type { WorkerStats } from './worker-runtime.js';
 
 /** Messages between the primary and its routing workers (child processes, Node IPC channel). */
 export type ToWorker =
-  | { t: 'init'; config: Config; index: number; servers: ServerStatus[] }
+  /** `plugins`: router plugins the primary prepared (sandboxed, validated); see host/plugins/plugin-store.ts. */
+  | { t: 'init'; config: Config; index: number; servers: ServerStatus[]; plugins?: PreparedPlugin[] }
   /** Monitored servers' states, sent on every change (all monitored servers each time). */
   | { t: 'servers'; servers: ServerStatus[] }
   | { t: 'conn'; listener: string }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
 import type { Config, ListenerConfig } from '../config/index.js';
 import { MonitorSet } from '../monitor/monitor-set.js';
+import { pluginStore } from '../plugins/plugin-store.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
 import { MAX_WORKERS } from './session-registry.js';
 import { probeServer } from './server-probe.js';
@@ -78,6 +79,10 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
   let local: WorkerRuntime | null = null;
   let onConnection: (socket: net.Socket, listener: string) => void;
 
+  // Router plugins are checked, instrumented and validated once, here, before anything starts
+  // (a bad plugin stops the start-up with its name and the reason); workers get the result.
+  await pluginStore.prepareAll(config, log);
+
   // Monitors run here, in the primary. Their first tick is over before any worker starts, so
   // every worker begins with known roles; each later change goes to every worker.
   const monitors = new MonitorSet(config, log, (states) => {
@@ -129,6 +134,12 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
       // Owner first: choose the worker with the fewest sessions, then hand the paused socket over.
       let best: WorkerHandle | null = null;
       for (const h of handles) if (h.alive && (!best || h.assigned < best.assigned)) best = h;
+      // Skip a worker that stopped answering pings (frozen, awaiting the watchdog) if another answers.
+      if (best && !best.responsive) {
+        let other: WorkerHandle | null = null;
+        for (const h of handles) if (h.responsive && (!other || h.assigned < other.assigned)) other = h;
+        best = other ?? best;
+      }
       if (!best) return void socket.destroy();
       best.handOff(socket, listener);
     };
@@ -148,11 +159,15 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
 
   let admin: http.Server | null = null;
   const stop = async (): Promise<void> => {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Stop accepting, but close the sessions before waiting for the listeners: server.close()
+    // calls back only once every connection (those handed to workers too) has ended, so waiting
+    // first hung SIGTERM for as long as one client stayed connected.
+    const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     if (admin) admin.close();
     if (local) await local.close();
     await Promise.all(handles.map((h) => h.stop()));
     await monitors.stop();
+    await Promise.all(closed);
   };
 
   try {

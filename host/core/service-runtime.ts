@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { Config, ServiceConfig } from '../config/index.js';
+import type { Config, PluginConfig, ServiceConfig } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import { createPluginRouter, PluginRouter } from '../plugins/create-router.js';
 import { Cap } from '../protocol/constants.js';
 import { AccountCache } from '../session/accounts/account-cache.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
@@ -24,7 +25,9 @@ const FALLBACK_GREETING: ServerGreeting = {
 export class ServiceRuntime implements ServiceContext {
   readonly name: string;
   readonly accounts: AccountCache;
-  readonly router: Router;
+  /** The placeholder until init() has loaded the service's router plugin, if it names one. */
+  router: Router;
+  private readonly plugin: PluginConfig | undefined;
   private currentGreeting: ServerGreeting | null = null;
   private probing: Promise<void> | null = null;
   private readonly serverList: LiveServer[];
@@ -43,6 +46,7 @@ export class ServiceRuntime implements ServiceContext {
     this.name = cfg.name;
     this.serverList = cfg.servers.map((n): LiveServer => ({ ...config.servers[n]!, state: 'unknown', role: 'unknown', lagMs: -1 }));
     this.router = new FirstAvailableRouter();
+    this.plugin = cfg.router === 'first-available' ? undefined : config.plugins[cfg.router];
     this.accounts = new AccountCache({
       fetch: () => this.fetchAccountsFromAnyServer(),
       minRefreshIntervalMs: cfg.users_refresh_min_interval,
@@ -66,8 +70,10 @@ export class ServiceRuntime implements ServiceContext {
   }
 
   /** Applies changed runtime parameters (the server list and router are fixed for a service). */
-  update(cfg: ServiceConfig): void {
+  update(cfg: ServiceConfig, config?: Config): void {
     this.cfg = cfg;
+    const limits = this.plugin ? config?.plugins[this.plugin.name]?.limits : undefined;
+    if (limits && this.router instanceof PluginRouter) this.router.updateLimits(limits);
   }
 
   /** States from the service's monitor (ignored without one: servers stay 'unknown'). */
@@ -90,7 +96,15 @@ export class ServiceRuntime implements ServiceContext {
   }
 
   async init(): Promise<void> {
-    await Promise.all([this.probe(), this.accounts.load()]);
+    await Promise.all([this.probe(), this.accounts.load(), this.initRouter()]);
+  }
+
+  /** Loads the router plugin the service names (one instance per service per worker). */
+  private async initRouter(): Promise<void> {
+    if (!this.plugin) return;
+    const router = await createPluginRouter(this.plugin, { service: this.name, servers: this.serverList, log: this.log });
+    this.router = router;
+    this.onServersChanged = () => router.serversChanged(this.serverList);
   }
 
   greeting(): ServerGreeting {
@@ -153,5 +167,6 @@ export class ServiceRuntime implements ServiceContext {
 
   close(): void {
     clearInterval(this.refreshTimer);
+    if (this.router instanceof PluginRouter) this.router.close();
   }
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import { pluginStore } from '../plugins/plugin-store.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import type { WorkerStats } from './worker-runtime.js';
 
@@ -75,7 +76,7 @@ export class WorkerHandle {
         this.onExit(child, code, signal);
       });
     });
-    this.send({ t: 'init', config: this.config, index: this.index, servers: this.servers });
+    this.send({ t: 'init', config: this.config, index: this.index, servers: this.servers, plugins: pluginStore.list() });
     this.watchdog ??= setInterval(() => this.checkAlive(), PING_EVERY_MS);
     this.watchdog.unref();
     return ready;
@@ -108,6 +109,14 @@ export class WorkerHandle {
     setTimeout(() => {
       if (!this.stopping) this.start().catch((err: Error) => this.log.error({ worker: this.index, err: err.message }, 'worker restart failed'));
     }, 100).unref();
+  }
+
+  /**
+   * Answered a ping lately. A frozen worker still looks alive (its IPC channel is open) until the
+   * watchdog kills it; new connections should not be handed to it meanwhile, where they would hang.
+   */
+  get responsive(): boolean {
+    return this.alive && Date.now() - this.lastPong < 2 * PING_EVERY_MS + 1000;
   }
 
   get alive(): boolean {

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import { pluginStore } from '../plugins/plugin-store.js';
 import { createLogger } from './logger.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -31,6 +32,7 @@ async function init(config: Config, index: number, servers: ServerStatus[]): Pro
 process.on('message', (msg: ToWorker, handle: unknown) => {
   switch (msg.t) {
     case 'init':
+      for (const p of msg.plugins ?? []) pluginStore.add(p);
       init(msg.config, msg.index, msg.servers ?? []).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
       return;
     case 'conn': {

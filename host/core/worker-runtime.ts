@@ -99,7 +99,7 @@ export class WorkerRuntime {
     this.config = config;
     for (const [name, svc] of this.services) {
       const c = config.services[name];
-      if (c) svc.update(c);
+      if (c) svc.update(c, config);
     }
   }
 

@@ -24,6 +24,7 @@ const enum Phase {
 }
 
 const EMPTY = Buffer.alloc(0);
+const ROUTER_REFUSED = { code: 1105, sqlState: 'HY000' } as const;
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
 const MAX_HANDSHAKE_PACKET = 64 * 1024;
 
@@ -407,7 +408,8 @@ export class ClientSession implements SessionView, ReplyListener {
     const decision = this.routerSession!.route(stmt);
     stmt.payload = EMPTY;
     if (decision.kind === 'error' || !this.backend) {
-      this.sendPacket(encodeErr(Er.NO_BACKEND, decision.kind === 'error' ? decision.message : 'no backend'), 1);
+      // A router refusing the statement is ER_UNKNOWN_ERROR (sdk/ABI.md RouteDecision); no backend at all is NO_BACKEND.
+      this.sendPacket(decision.kind === 'error' ? encodeErr(ROUTER_REFUSED, decision.message) : encodeErr(Er.NO_BACKEND, 'no backend'), 1);
       return true;
     }
     this.lastCmdSeq = p.lastSeq;
@@ -501,8 +503,11 @@ export class ClientSession implements SessionView, ReplyListener {
       if (be && this.tracker.pending > 0) await killBackendThread(be.server.name, be.threadId, true);
       return;
     }
-    if (be && this.tracker.pending > 0) await killBackendThread(be.server.name, be.threadId, false).catch(() => {});
+    // Close first: a client killed directly just sees its connection end. Killing the backend
+    // thread first raced with that thread's socket closing, which sent a 2013 ERR instead.
+    const busy = be !== null && this.tracker.pending > 0;
     this.close();
+    if (be && busy) await killBackendThread(be.server.name, be.threadId, false).catch(() => {});
   }
 
   private async changeUser(p: FramedPacket): Promise<void> {

@@ -43,6 +43,8 @@ export type RouteDecision =
 export interface RouterSession {
   /** Servers to try, in order, when the session opens its first backend connection. */
   initialServers(): readonly string[];
+  /** Set when the router refuses the session (no server fits): the client gets this message. */
+  readonly refusal?: string | null;
   /** Target of one statement; the host opens the connection if it does not have one yet. */
   route(stmt: Statement): RouteDecision;
   /** The host tells the router which server a connection was opened (or lost) to. */

@@ -14,6 +14,8 @@ import { freePort } from './ports.js';
 export interface ProxyServerSpec {
   name: string;
   port: number;
+  /** servers.<name>.weight (default 1). */
+  weight?: number;
 }
 
 export interface TestProxyOptions {
@@ -22,6 +24,8 @@ export interface TestProxyOptions {
   /** Extra service parameters (YAML names), e.g. { idle_timeout: '1s' }. */
   service?: Record<string, unknown>;
   listener?: Record<string, unknown>;
+  /** The `plugins` section (YAML names; use absolute `file` paths), e.g. { rcr: { file, config } }; route with service: { router: 'rcr' }. */
+  plugins?: Record<string, unknown>;
   /** Adds monitor "mon" (mariadbmon over every server, 200ms interval) used by the service; extra parameters here. */
   monitor?: Record<string, unknown>;
   logLevel?: string;
@@ -33,8 +37,9 @@ export async function testConfigObject(opts: TestProxyOptions): Promise<Record<s
     workers: opts.workers ?? 0,
     log: { level: opts.logLevel ?? process.env.WASMSCALE_TEST_LOG ?? 'silent', format: 'json' },
     admin: { enabled: true, host: '127.0.0.1', port: await freePort() },
-    servers: Object.fromEntries(opts.servers.map((s) => [s.name, { address: '127.0.0.1', port: s.port }])),
+    servers: Object.fromEntries(opts.servers.map((s) => [s.name, { address: '127.0.0.1', port: s.port, ...(s.weight !== undefined ? { weight: s.weight } : {}) }])),
     ...(opts.monitor ? { monitors: { mon: { module: 'mariadbmon', servers: opts.servers.map((s) => s.name), user: CREDENTIALS.wsproxy.user, password: CREDENTIALS.wsproxy.password, monitor_interval: '200ms', ...opts.monitor } } } : {}),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
     services: {
       main: {
         router: 'first-available',

@@ -1,0 +1,329 @@
+// The bridge between a session and a router plugin: implements the host's Router interface
+// (host/session/router.ts) by calling the plugin's hooks synchronously through the exchange
+// buffer. One PluginRouter per service per worker, with its own instance (so a plugin sees only
+// its service's sessions and servers). It keeps what the ABI promises the plugin: the server
+// table (re-sent when it changes), live connection counts, and on an instance replacement the
+// replay of the table and of every live session.
+import type { Logger } from 'pino';
+import type { PluginLimits } from '../config/index.js';
+import type { RouteDecision, Router, RouterSession, ServerView, SessionView, Statement } from '../session/router.js';
+import { TargetsAction, Target } from './abi/constants.js';
+import { decodeRouteDecision, decodeSessionTargets } from './abi/decode.js';
+import { encodeServerTable, encodeSessionEnd, encodeSessionStart, encodeStatement } from './abi/encode.js';
+import type { Exchange } from './abi/exchange.js';
+import type { RouteDecisionRecord, ServerRecord, SessionRecord, StatementRecord } from './abi/records.js';
+import type { PluginInstance } from './plugin-instance.js';
+import { PluginMetrics } from './plugin-metrics.js';
+import { PluginSlot, TRAPPED, UNAVAILABLE } from './plugin-slot.js';
+import type { PluginVersion } from './plugin-version.js';
+
+const COM_QUERY = 0x03;
+const COM_STMT_PREPARE = 0x16;
+
+export interface PluginRouterOptions {
+  version: PluginVersion;
+  service: string;
+  /** The service's servers, in configured order: indexes in the plugin's table are positions here. */
+  servers: readonly ServerView[];
+  limits: PluginLimits;
+  log: Logger;
+  /** Tenant the service belongs to ('' without tenants). */
+  tenant?: string;
+}
+
+/** What the router keeps per live session. */
+class PluginSession implements RouterSession {
+  /** Server index the session is connected to; -1 none yet. */
+  current = -1;
+  /** Server index counted in `connections` for this session; -1 none. */
+  assigned = -1;
+  /** The answer to route() when the plugin keeps the session where it is (reused: no allocation). */
+  stay: RouteDecision = NO_BACKEND;
+  refusal: string | null = null;
+  closed = false;
+
+  constructor(
+    readonly router: PluginRouter,
+    readonly view: SessionView,
+    readonly targets: readonly string[],
+  ) {}
+
+  initialServers(): readonly string[] {
+    return this.targets;
+  }
+
+  route(stmt: Statement): RouteDecision {
+    return this.router.route(this, stmt);
+  }
+
+  connected(server: string): void {
+    this.router.connected(this, server);
+  }
+
+  close(): void {
+    this.router.closeSession(this);
+  }
+}
+
+const NO_BACKEND: RouteDecision = { kind: 'error', message: 'no backend connection' };
+const NO_BYTES = Buffer.alloc(0);
+
+export class PluginRouter implements Router {
+  readonly name: string;
+  readonly metrics: PluginMetrics;
+  private readonly slot: PluginSlot;
+  private servers: readonly ServerView[];
+  private readonly sessions = new Map<number, PluginSession>();
+  /** Sessions per server index (connected or connecting), this service, this worker. */
+  private counts: Uint32Array;
+  /** Operations in progress per server index (0 until reply tracking reports them). */
+  private ops: Uint32Array;
+  /** The table as last sent to the plugin. */
+  private sent: ServerRecord[] = [];
+  /** A decision object per server index, shared by all sessions (route() allocates nothing). */
+  private toServer: RouteDecision[];
+  private readonly tenant: string;
+  private readonly log: Logger;
+  private readonly failClosedDecision: RouteDecision;
+  // Scratch records reused on every call (the hot path allocates nothing).
+  private readonly stmt: StatementRecord = {
+    sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0,
+    source: NO_BYTES, sqlStart: 0, sqlEnd: 0,
+  };
+  private readonly decision: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
+  private readonly encodeStmt = (ex: Exchange): number => encodeStatement(ex, this.stmt, this.ops, this.ops.length);
+
+  private constructor(opts: PluginRouterOptions) {
+    this.name = opts.version.name;
+    this.log = opts.log;
+    this.tenant = opts.tenant ?? '';
+    this.servers = opts.servers;
+    this.counts = new Uint32Array(opts.servers.length);
+    this.ops = new Uint32Array(opts.servers.length);
+    this.toServer = opts.servers.map((x) => ({ kind: 'server', server: x.name }));
+    this.metrics = new PluginMetrics(this.name);
+    this.slot = new PluginSlot(opts.version, opts.service, opts.log, this.metrics, opts.limits, this);
+    this.failClosedDecision = { kind: 'error', message: `router plugin ${this.name} failed; statement refused (failure_policy: fail_closed)` };
+  }
+
+  /** Makes the router and its first instance. Throws if the plugin cannot serve. */
+  static async create(opts: PluginRouterOptions): Promise<PluginRouter> {
+    const r = new PluginRouter(opts);
+    await r.slot.start();
+    return r;
+  }
+
+  get quarantined(): boolean {
+    return this.slot.quarantined;
+  }
+
+  get liveSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Connection counts per server, by name (diagnostics and tests). */
+  connections(): Record<string, number> {
+    return Object.fromEntries(this.servers.map((s, i) => [s.name, this.counts[i]!]));
+  }
+
+  updateLimits(limits: PluginLimits): void {
+    this.slot.updateLimits(limits);
+  }
+
+  // ---- server table -----------------------------------------------------------------------
+
+  private record(s: ServerView, i: number): ServerRecord {
+    return {
+      name: s.name,
+      role: s.role ?? 'unknown',
+      state: s.state,
+      weight: s.weight ?? 1,
+      lagMs: s.lagMs ?? -1,
+      connections: this.counts[i] ?? 0,
+    };
+  }
+
+  private tableChanged(servers: readonly ServerView[]): boolean {
+    if (servers.length !== this.sent.length) return true;
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i]!;
+      const t = this.sent[i]!;
+      if (s.name !== t.name || s.state !== t.state || (s.role ?? 'unknown') !== t.role || (s.weight ?? 1) !== t.weight || (s.lagMs ?? -1) !== t.lagMs) return true;
+    }
+    return false;
+  }
+
+  /** The service's servers changed (monitor): re-send the table if the plugin would see a difference. */
+  serversChanged(servers: readonly ServerView[] = this.servers): void {
+    if (servers !== this.servers) this.adopt(servers);
+    if (this.tableChanged(servers)) this.sendTable();
+  }
+
+  private adopt(servers: readonly ServerView[]): void {
+    if (servers.length !== this.servers.length) {
+      const counts = new Uint32Array(servers.length);
+      counts.set(this.counts.subarray(0, Math.min(counts.length, this.counts.length)));
+      this.counts = counts;
+      this.ops = new Uint32Array(servers.length);
+    }
+    this.servers = servers;
+    this.toServer = servers.map((x) => ({ kind: 'server', server: x.name }));
+  }
+
+  private sendTable(): void {
+    const table = this.servers.map((s, i) => this.record(s, i));
+    this.sent = table;
+    const r = this.slot.invoke('servers', (ex) => encodeServerTable(ex, table));
+    if (r < 0 && r !== TRAPPED) this.failed('servers', r);
+  }
+
+  /** SlotOwner: a fresh instance learns the table and every live session again. */
+  replay(inst: PluginInstance): void {
+    const table = this.servers.map((s, i) => this.record(s, i));
+    this.sent = table;
+    const servers = inst.hooks.servers;
+    if (servers) servers(encodeServerTable(inst.ex, table));
+    const start = inst.hooks.session_start;
+    if (!start) return;
+    for (const s of this.sessions.values()) {
+      inst.fuel?.refill();
+      start(encodeSessionStart(inst.ex, this.sessionRecord(s.view, s.current), this.counts, this.counts.length));
+    }
+  }
+
+  // ---- sessions -----------------------------------------------------------------------------
+
+  private sessionRecord(v: SessionView, current: number): SessionRecord {
+    return {
+      id: v.id,
+      currentServer: current,
+      user: v.user,
+      database: v.database ?? '',
+      clientAddress: v.clientAddress,
+      service: v.service,
+      tenant: this.tenant,
+    };
+  }
+
+  /** Up (or unmonitored) servers first, then the rest, in configured order. */
+  private defaultOrder(): string[] {
+    return [...this.servers.filter((s) => s.state !== 'down'), ...this.servers.filter((s) => s.state === 'down')].map((s) => s.name);
+  }
+
+  private failed(hook: string, r: number): void {
+    this.metrics.policyDecisions++;
+    if (r !== TRAPPED && r !== UNAVAILABLE) this.metrics.errors++;
+    if (r !== UNAVAILABLE) this.log.debug({ plugin: this.name, hook, status: r }, 'plugin call failed; failure policy applies');
+  }
+
+  /** Decodes a response; a malformed one counts as a failed call (null: the failure policy applies). */
+  private decode<T>(hook: string, fn: () => T): T | null {
+    try {
+      return fn();
+    } catch (err) {
+      this.metrics.errors++;
+      this.metrics.policyDecisions++;
+      this.log.warn({ plugin: this.name, hook, err: (err as Error).message }, 'plugin answered with a malformed record; failure policy applies');
+      return null;
+    }
+  }
+
+  newSession(view: SessionView, servers: readonly ServerView[]): RouterSession {
+    this.serversChanged(servers);
+    let targets: string[];
+    let refusal: string | null = null;
+    const r = this.slot.invoke('session_start', (ex) =>
+      encodeSessionStart(ex, this.sessionRecord(view, -1), this.counts, this.counts.length));
+    if (r === 0) {
+      targets = this.defaultOrder();
+    } else if (r > 0) {
+      const t = this.decode('session_start', () => decodeSessionTargets(this.slot.exchange, r));
+      if (t === null) {
+        targets = this.slot.failOpen ? this.defaultOrder() : [];
+        if (!this.slot.failOpen) refusal = `router plugin ${this.name} failed; session refused (failure_policy: fail_closed)`;
+      } else if (t.action === TargetsAction.REFUSE) {
+        targets = [];
+        refusal = t.message || `router plugin ${this.name} refused the session`;
+      } else if (t.action === TargetsAction.LIST) {
+        targets = [...new Set(t.servers.filter((i) => i < this.servers.length).map((i) => this.servers[i]!.name))];
+        if (targets.length === 0) refusal = `router plugin ${this.name} chose no valid server`;
+      } else {
+        targets = this.defaultOrder();
+      }
+    } else {
+      this.failed('session_start', r);
+      if (this.slot.failOpen) {
+        targets = this.defaultOrder();
+      } else {
+        targets = [];
+        refusal = `router plugin ${this.name} failed; session refused (failure_policy: fail_closed)`;
+      }
+    }
+    const s = new PluginSession(this, view, targets);
+    s.refusal = refusal;
+    if (targets.length > 0) {
+      s.assigned = this.servers.findIndex((x) => x.name === targets[0]);
+      if (s.assigned >= 0) this.counts[s.assigned]!++;
+    }
+    this.sessions.set(view.id, s);
+    if (refusal) this.log.info({ plugin: this.name, session: view.id, user: view.user, reason: refusal }, 'router refused the session');
+    return s;
+  }
+
+  connected(s: PluginSession, server: string): void {
+    const i = this.servers.findIndex((x) => x.name === server);
+    if (i !== s.assigned) {
+      if (s.assigned >= 0 && this.counts[s.assigned]! > 0) this.counts[s.assigned]!--;
+      if (i >= 0) this.counts[i]!++;
+      s.assigned = i;
+    }
+    s.current = i;
+    s.stay = this.toServer[i] ?? { kind: 'server', server };
+  }
+
+  route(s: PluginSession, stmt: Statement): RouteDecision {
+    const st = this.stmt;
+    st.sessionId = s.view.id;
+    st.currentServer = s.current;
+    st.command = stmt.command;
+    st.source = stmt.payload;
+    const text = stmt.command === COM_QUERY || stmt.command === COM_STMT_PREPARE;
+    st.sqlStart = text ? 1 : 0;
+    st.sqlEnd = text ? stmt.payload.length : 0;
+    const r = this.slot.invoke('route', this.encodeStmt);
+    st.source = NO_BYTES; // do not keep the statement's payload alive until the next call
+    if (r === 0) return s.stay;
+    if (r < 0) {
+      this.failed('route', r);
+      return this.slot.failOpen ? s.stay : this.failClosedDecision;
+    }
+    const d = this.decode('route', () => decodeRouteDecision(this.slot.exchange, r, this.decision));
+    if (d === null) return this.slot.failOpen ? s.stay : this.failClosedDecision;
+    switch (d.target) {
+      case Target.SERVER: {
+        const target = this.toServer[d.serverIndex];
+        if (!target) return { kind: 'error', message: `router plugin ${this.name} chose server index ${d.serverIndex}, which does not exist` };
+        // The session has one backend connection today: a different server is honoured once
+        // sessions can hold several (readwritesplit); until then it stays where it is.
+        return target;
+      }
+      case Target.ERROR:
+        return { kind: 'error', message: d.message || `router plugin ${this.name} refused the statement` };
+      default:
+        return s.stay;
+    }
+  }
+
+  closeSession(s: PluginSession): void {
+    if (s.closed) return;
+    s.closed = true;
+    if (s.assigned >= 0 && this.counts[s.assigned]! > 0) this.counts[s.assigned]!--;
+    this.sessions.delete(s.view.id);
+    const r = this.slot.invoke('session_end', (ex) => encodeSessionEnd(ex, s.view.id));
+    if (r < 0 && r !== TRAPPED) this.failed('session_end', r);
+  }
+
+  close(): void {
+    this.slot.close();
+  }
+}

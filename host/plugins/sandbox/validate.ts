@@ -1,0 +1,110 @@
+// Checks a plugin module's declarations against the sandbox rules before it is instrumented:
+// what it may import, its memory and its tables. The code itself is checked by the
+// instrumenter (instrument.ts), which refuses instructions it does not know.
+
+import { PluginRejected } from './errors.js';
+import { readLayout, withMemoryMaximum, type ModuleLayout } from './wasm-sections.js';
+import { FUEL_EXPORT } from './fuel.js';
+
+/** Import modules the sandbox provides, and for `env` the only names it provides. */
+export const ALLOWED_IMPORT_MODULES: readonly string[] = ['wasmscale_v1', 'extism:host/env'];
+export const ALLOWED_ENV_IMPORTS: readonly string[] = ['abort', 'trace', 'seed'];
+
+/** Largest declared initial size of a table, in entries (tables cannot grow: table.grow is refused). */
+export const MAX_TABLE_ENTRIES = 65_536;
+
+/** A wasm32 page (64 KiB). */
+export const WASM_PAGE_BYTES = 65_536;
+
+export interface MemoryLimits {
+  /** The plugin's memory quota in 64 KiB pages. */
+  maxMemoryPages: number;
+}
+
+export interface CheckedModule {
+  /** The input bytes, or a copy whose memory declares `memoryMaxPages` as its maximum. */
+  bytes: Uint8Array;
+  memoryInitialPages: number;
+  memoryMaxPages: number;
+  /** True when the module declared no maximum and the quota was written in. */
+  memoryMaxRewritten: boolean;
+}
+
+function importAllowed(module: string, name: string): boolean {
+  if (ALLOWED_IMPORT_MODULES.includes(module)) return true;
+  return module === 'env' && ALLOWED_ENV_IMPORTS.includes(name);
+}
+
+/** Throws PluginRejected unless `bytes` is a module the sandbox can run within `limits`. */
+export function checkModule(bytes: Uint8Array, limits: MemoryLimits, plugin: string): CheckedModule {
+  const quota = limits.maxMemoryPages;
+  if (!Number.isInteger(quota) || quota < 1 || quota > 65_536) {
+    throw new RangeError(`maxMemoryPages must be an integer in 1..65536, got ${quota}`);
+  }
+  if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) {
+    throw new PluginRejected(plugin, 'invalid', 'is not a valid WebAssembly module (WebAssembly.validate failed)');
+  }
+  let layout: ModuleLayout;
+  try {
+    layout = readLayout(bytes);
+  } catch (err) {
+    throw new PluginRejected(plugin, 'invalid', `cannot read the module's sections: ${(err as Error).message}`, { cause: err });
+  }
+
+  const refused = layout.imports.filter((i) => !importAllowed(i.module, i.name));
+  if (refused.length > 0) {
+    const names = refused.map((i) => `${i.module}.${i.name}`).join(', ');
+    throw new PluginRejected(plugin, 'import', `imports ${names}, which the sandbox does not provide`);
+  }
+  const nonFunction = layout.imports.filter((i) => i.kind !== 'function');
+  if (nonFunction.length > 0) {
+    const names = nonFunction.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ');
+    throw new PluginRejected(plugin, 'import', `imports ${names}; the sandbox provides only functions`);
+  }
+
+  const reserved = layout.exports.find((e) => e.name.startsWith(FUEL_EXPORT));
+  if (reserved) {
+    throw new PluginRejected(plugin, 'export', `exports ${reserved.name}; names starting with ${FUEL_EXPORT} are reserved for the sandbox's fuel counter`);
+  }
+
+  for (const [i, t] of layout.tables.entries()) {
+    if (t.refType === 0 || t.limits === undefined) {
+      throw new PluginRejected(plugin, 'table', `table ${i} uses a typed-reference encoding the sandbox does not support`);
+    }
+    if (t.limits.is64 || t.limits.shared) {
+      throw new PluginRejected(plugin, 'table', `table ${i} is 64-bit or shared, which the sandbox does not support`);
+    }
+    if (t.limits.initial > MAX_TABLE_ENTRIES) {
+      throw new PluginRejected(plugin, 'table', `table ${i} declares ${t.limits.initial} entries, above the sandbox limit of ${MAX_TABLE_ENTRIES}`);
+    }
+  }
+
+  if (layout.memories.length === 0) {
+    throw new PluginRejected(plugin, 'memory', 'defines no memory; a plugin must define and export its memory');
+  }
+  if (layout.memories.length > 1) {
+    throw new PluginRejected(plugin, 'memory', `defines ${layout.memories.length} memories; the sandbox supports one`);
+  }
+  const memory = layout.memories[0]!;
+  if (memory.shared) throw new PluginRejected(plugin, 'memory', 'declares a shared memory, which the sandbox does not support');
+  if (memory.is64) throw new PluginRejected(plugin, 'memory', 'declares a 64-bit memory, which the sandbox does not support');
+  if (memory.customPageSize) throw new PluginRejected(plugin, 'memory', 'declares a custom page size, which the sandbox does not support');
+  if (!layout.exports.some((e) => e.kind === 'memory' && e.index === 0)) {
+    throw new PluginRejected(plugin, 'memory', 'does not export its memory');
+  }
+  if (memory.initial > quota) {
+    throw new PluginRejected(plugin, 'memory', `memory starts at ${memory.initial} pages, above its quota of ${quota} pages`);
+  }
+  if (memory.max !== undefined) {
+    if (memory.max > quota) {
+      throw new PluginRejected(plugin, 'memory', `memory declares a maximum of ${memory.max} pages, above its quota of ${quota} pages`);
+    }
+    return { bytes, memoryInitialPages: memory.initial, memoryMaxPages: memory.max, memoryMaxRewritten: false };
+  }
+  return {
+    bytes: withMemoryMaximum(bytes, quota),
+    memoryInitialPages: memory.initial,
+    memoryMaxPages: quota,
+    memoryMaxRewritten: true,
+  };
+}

@@ -1,0 +1,90 @@
+// Numbers of the plugin ABI (sdk/ABI.md): the version this SDK speaks, status codes and the
+// enumerations used in records. Plain constants so that they cost nothing at run time.
+
+/** ABI major version (ABI.md §3). A plugin built with this SDK is loaded by hosts of this major. */
+export const ABI_MAJOR: i32 = 1;
+/** ABI minor version: the newest record layouts this SDK reads and writes. */
+export const ABI_MINOR: i32 = 0;
+
+/** Status codes (ABI.md §7): hooks return them negated; host functions return them. */
+export namespace Status {
+  export const OK: i32 = 0;
+  export const BAD_ARGUMENT: i32 = 1;
+  export const NOT_FOUND: i32 = 2;
+  export const TOO_LARGE: i32 = 3;
+  export const NOT_ALLOWED: i32 = 4;
+  export const INTERNAL: i32 = 5;
+}
+
+/** A server's role as the host's monitor sees it (ServerTable.role). */
+export namespace Role {
+  export const UNKNOWN: u8 = 0;
+  export const PRIMARY: u8 = 1;
+  export const REPLICA: u8 = 2;
+  export const STANDALONE: u8 = 3;
+}
+
+/** A server's state (ServerTable.state). UNKNOWN: not monitored (yet); the host will try it. */
+export namespace ServerState {
+  export const UNKNOWN: u8 = 0;
+  export const UP: u8 = 1;
+  export const DOWN: u8 = 2;
+  export const MAINTENANCE: u8 = 3;
+  export const DRAINING: u8 = 4;
+}
+
+/** The host classifier's statement kind (Statement.kind). */
+export namespace StatementKind {
+  export const UNKNOWN: u8 = 0;
+  export const READ: u8 = 1;
+  export const WRITE: u8 = 2;
+  export const SESSION_WRITE: u8 = 3;
+  export const BEGIN: u8 = 4;
+  export const COMMIT: u8 = 5;
+  export const ROLLBACK: u8 = 6;
+}
+
+/** Statement.trx bits. */
+export namespace Trx {
+  export const ACTIVE: u16 = 1;
+  export const READ_ONLY: u16 = 2;
+  export const AUTOCOMMIT: u16 = 4;
+}
+
+/** MariaDB command bytes a plugin commonly checks (Statement.command). */
+export namespace Command {
+  export const QUERY: u8 = 0x03;
+  export const STMT_PREPARE: u8 = 0x16;
+  export const STMT_EXECUTE: u8 = 0x17;
+}
+
+/** RouteDecision.target. */
+export namespace Target {
+  export const KEEP: u8 = 0;
+  export const SERVER: u8 = 1;
+  export const ALL: u8 = 2;
+  export const ERROR: u8 = 3;
+}
+
+/** SessionTargets.action. */
+export namespace TargetsAction {
+  export const DEFAULT: u8 = 0;
+  export const LIST: u8 = 1;
+  export const REFUSE: u8 = 2;
+}
+
+/** StatementAction.action. */
+export namespace FilterAction {
+  export const CONTINUE: u8 = 0;
+  export const REWRITE: u8 = 1;
+  export const BLOCK: u8 = 2;
+}
+
+/** "No server" in u32 server-index fields. */
+export const NO_SERVER: u32 = 0xffffffff;
+
+/** wsx_abi_version()'s value: (major << 16) | minor. */
+export const ABI_VERSION: i32 = (ABI_MAJOR << 16) | ABI_MINOR;
+
+/** This SDK's version (reported in describe()). */
+export const SDK_VERSION: string = "1.0.0";

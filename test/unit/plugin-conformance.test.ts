@@ -1,0 +1,158 @@
+// ABI conformance (sdk/ABI.md §6, §10, §11): records travel host → SDK → host intact, and a
+// plugin built against the 1.0 layouts keeps working when the host speaks a later minor
+// (simulated: the host appends fields to every record and server entry). Also the other way
+// round: a 1.0 plugin that answers with the shortest records is understood.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { conformance } from '../../host/plugins/abi/exchange.js';
+import { encodeReply, encodeStatement } from '../../host/plugins/abi/encode.js';
+import { decodeStatementAction } from '../../host/plugins/abi/decode.js';
+import { PluginInstance } from '../../host/plugins/plugin-instance.js';
+import { PluginMetrics } from '../../host/plugins/plugin-metrics.js';
+import { preparePlugin } from '../../host/plugins/plugin-loader.js';
+import { PluginTestKit, TEST_LIMITS, type TestServer } from '../../host/plugins/testkit.js';
+import { fixturePlugin } from './plugin-fixtures.js';
+import { watPlugin } from './plugin-wat.js';
+
+const SERVERS: TestServer[] = [
+  { name: 'db1', role: 'primary', state: 'up', weight: 1, lag_ms: 0 },
+  { name: 'db2', role: 'replica', state: 'up', weight: 3, lag_ms: 1500 },
+  { name: 'db3', role: 'replica', state: 'maintenance', weight: 0, lag_ms: -1 },
+];
+
+let probe: string;
+beforeAll(async () => {
+  probe = await fixturePlugin('probe-router');
+});
+afterEach(() => {
+  conformance.futureBytes = 0;
+});
+
+/** What the probe plugin decoded, from its ECHO answer. */
+async function echoThroughPlugin(futureBytes: number): Promise<Record<string, unknown>> {
+  conformance.futureBytes = futureBytes;
+  const kit = await PluginTestKit.load(probe, { config: { tag: 'tagged' }, servers: SERVERS, service: 'svc', tenant: 'acme' });
+  try {
+    const other = kit.startSession({ user: 'pick:1' });
+    expect(other.servers).toEqual(['db2']);
+    const s = kit.startSession({ user: 'üser', database: 'shop', client_address: '10.1.2.3' });
+    const d = kit.route(s, 'ECHO  -- ünïcode');
+    if (d.kind !== 'error') throw new Error(`expected the echo as an error, got ${JSON.stringify(d)}`);
+    return JSON.parse(d.message) as Record<string, unknown>;
+  } finally {
+    kit.close();
+  }
+}
+
+const EXPECTED_ECHO = {
+  session: 2,
+  current: 0,
+  command: 3,
+  kind: 0,
+  trx: 0,
+  flags: 0,
+  digest: '0',
+  sqlLength: Buffer.byteLength('ECHO  -- ünïcode'),
+  sqlTotal: Buffer.byteLength('ECHO  -- ünïcode'),
+  truncated: false,
+  sql: 'ECHO  -- ünïcode',
+  startsWithEcho: true,
+  ops: [0, 0, 0],
+  sessionInfo: { id: 2, user: 'üser', database: 'shop', client: '10.1.2.3', service: 'test', tenant: 'acme', current: -1 },
+  sessions: 2,
+  servers: [
+    // Counts as of the session's start (the record's server_conns): the session itself not yet.
+    { name: 'db1', role: 1, state: 1, weight: 1, lag: 0, conns: 0 },
+    { name: 'db2', role: 2, state: 1, weight: 3, lag: 1500, conns: 1 },
+    { name: 'db3', role: 2, state: 3, weight: 0, lag: -1, conns: 0 },
+  ],
+  tag: 'tagged',
+  serverCalls: 1,
+};
+
+describe('records travel host → SDK → host intact', () => {
+  it('statement, session and server table as the SDK decodes them', async () => {
+    expect(await echoThroughPlugin(0)).toEqual(EXPECTED_ECHO);
+  });
+});
+
+describe('a plugin built against ABI 1.0 on a later-minor host', () => {
+  it('reads records with fields appended at the end of every record and server entry', async () => {
+    expect(await echoThroughPlugin(16)).toEqual(EXPECTED_ECHO);
+    expect(await echoThroughPlugin(3)).toEqual(EXPECTED_ECHO);
+  });
+
+  it('routes, refuses and keeps state the same way', async () => {
+    conformance.futureBytes = 24;
+    const kit = await PluginTestKit.load(probe, { servers: SERVERS });
+    try {
+      const s = kit.startSession({ user: 'pick:2' });
+      expect(s.servers).toEqual(['db3']);
+      expect(kit.route(s, 'ROUTE 1')).toEqual({ kind: 'server', server: 'db2' });
+      expect(kit.route(s, 'SELECT 1')).toEqual({ kind: 'server', server: 'db3' });
+      expect(kit.route(s, 'SESSION?')).toEqual({ kind: 'error', message: 'known:-1' });
+      expect(kit.startSession({ user: 'refuse' }).refusal).toBe('refused by probe');
+      kit.endSession(s);
+      expect(kit.connections()).toEqual({ db1: 0, db2: 0, db3: 0 });
+    } finally {
+      kit.close();
+    }
+  });
+});
+
+describe('a later host reading a 1.0 plugin that writes the shortest records', () => {
+  it('decodes missing fields as their defaults', async () => {
+    // RouteDecision of 5 bytes (size, target=SERVER): server_index defaults to 0.
+    // SessionTargets of 5 bytes (size, action=REFUSE): the message defaults to the host's.
+    const bytes = watPlugin({
+      route: '(i32.store (i32.const 4096) (i32.const 5)) (i32.store8 (i32.const 4100) (i32.const 1)) (i32.const 5)',
+      sessionStart: '(if (result i32) (i32.eq (i32.load offset=4 (i32.const 4096)) (i32.const 2)) (then (i32.store (i32.const 4096) (i32.const 5)) (i32.store8 (i32.const 4100) (i32.const 2)) (i32.const 5)) (else (i32.const 0)))',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'wasmscale-conformance-'));
+    const file = join(dir, 'old.wasm');
+    writeFileSync(file, bytes);
+    const kit = await PluginTestKit.load(file, { servers: SERVERS });
+    try {
+      const s = kit.startSession();
+      expect(s.servers).toEqual(['db1', 'db2', 'db3']); // r = 0: the host's order
+      kit.connect(s, 'db2');
+      expect(kit.route(s, 'SELECT 1')).toEqual({ kind: 'server', server: 'db1' });
+      expect(kit.startSession().refusal).toBe('router plugin plugin refused the session');
+    } finally {
+      kit.close();
+    }
+  });
+});
+
+describe('filters: StatementAction and Reply through the SDK', () => {
+  it('block, rewrite, continue, and replies reach the plugin', async () => {
+    const p = await preparePlugin({ name: 'f', file: await fixturePlugin('probe-filter'), config: {}, limits: TEST_LIMITS }, pino({ level: 'silent' }));
+    expect(p.descriptor.hooks).toEqual(['session_start', 'session_end', 'servers', 'on_statement', 'on_reply']);
+    const metrics = new PluginMetrics('f');
+    const inst = await PluginInstance.create({ data: p.bytes }, { name: 'f', log: pino({ level: 'silent' }), metrics, fuelBudget: 10_000_000 });
+    try {
+      expect(await inst.configure({})).toBeNull();
+      inst.subscribe(p.descriptor.hooks);
+      inst.initExchange();
+      const onStatement = (sql: string) => {
+        const source = Buffer.concat([Buffer.from([3]), Buffer.from(sql)]);
+        const len = encodeStatement(inst.ex, { sessionId: 1, currentServer: 0, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, source, sqlStart: 1, sqlEnd: source.length }, [], 0);
+        inst.fuel?.refill();
+        const r = inst.hooks.on_statement!(len);
+        return r === 0 ? null : decodeStatementAction(inst.ex, r);
+      };
+      expect(onStatement('SELECT 1')).toBeNull();
+      expect(onStatement('BLOCK me')).toEqual({ action: 2, errorCode: 1142, sqlState: '42000', text: 'blocked by probe' });
+      expect(onStatement('REWRITE SELECT 2')).toEqual({ action: 1, errorCode: 1105, sqlState: 'HY000', text: 'SELECT 2' });
+      for (const ok of [true, true, false]) {
+        inst.hooks.on_reply!(encodeReply(inst.ex, { sessionId: 1, ok, errorCode: ok ? 0 : 1234, server: 0, affectedRows: 7n, rows: 0n }));
+      }
+      expect(metrics.snapshot()).toMatchObject({ f_ok_replies: 2, f_err_replies: 1, f_special: 7 });
+    } finally {
+      inst.close();
+    }
+  });
+});
