@@ -427,6 +427,19 @@ async function parent(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  out();
+  out('Reading these figures:');
+  out();
+  out('- The machine is shared with other builds, tests and benchmarks (see the load average): absolute');
+  out('  times move by up to ±30% between runs, ratios less. Loop times are the best of 40 short runs.');
+  out('- Instrumentation runs in the primary. Binaryen compiles its own wasm code lazily, so the first');
+  out('  modules prepared after it loads take several times longer than later ones.');
+  out('- The run-time figures come from a child process that, like a worker, has not loaded binaryen or');
+  out('  the AssemblyScript compiler (in a process that has, V8 compiles them in background threads for');
+  out('  many seconds and everything else runs slower).');
+  out('- `FUEL_UNITS_PER_MS` is set near the slowest burner seen over several runs (call-heavy recursion,');
+  out('  4-7 M units/ms), so a budget is an upper bound on CPU time for these loops; fast burners (tight');
+  out('  arithmetic, bulk copies) run out after a quarter to a half of it.');
   if (process.argv.includes('--write')) writeReadme();
 }
 

@@ -10,7 +10,7 @@ import { Exchange } from './abi/exchange.js';
 import { loadExtism, type ExtismPlugin } from './extism.js';
 import { HostEnv } from './host-functions.js';
 import type { PluginMetrics } from './plugin-metrics.js';
-import { createFuelMeter, fuelForMs, type FuelMeter } from './sandbox/fuel.js';
+import { createFuelMeter, FUEL_SET_EXPORT, fuelForMs, type FuelMeter } from './sandbox/fuel.js';
 
 /** CPU budget of a lifecycle call (describe, configure), ms: generous, they parse JSON. */
 const LIFECYCLE_BUDGET_MS = 250;
@@ -62,7 +62,8 @@ export class PluginInstance {
       throw new Error(`plugin ${opts.name}: the module does not export its memory as "memory"`);
     }
     env.memory = memory;
-    const fuel = raw.exports.wsx_fuel instanceof WebAssembly.Global ? createFuelMeter(raw, opts.fuelBudget) : null;
+    // Modules the sandbox instrumented export the fuel accessors; others run without a budget.
+    const fuel = typeof raw.exports[FUEL_SET_EXPORT] === 'function' ? createFuelMeter(raw, opts.fuelBudget) : null;
     return new PluginInstance(opts.name, plugin, raw, fuel);
   }
 

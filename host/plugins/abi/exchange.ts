@@ -39,11 +39,16 @@ export class Exchange {
   /** Makes sure `n` bytes fit and the views are current. May trap when the buffer must grow. */
   reserve(n: number): void {
     if (n > this.cap) this.grow(Math.max(n, this.cap * 2));
-    else if (this.memory.buffer !== this.ab) this.sync();
+    else this.sync();
   }
 
-  /** Re-makes the views if memory grew (call after any call into the plugin before reading). */
+  /**
+   * Re-makes the views if memory grew (call after any call into the plugin before reading).
+   * Growing a memory detaches its old ArrayBuffer (byteLength 0), which is much cheaper to test
+   * than reading memory.buffer on every call.
+   */
   sync(): void {
+    if (this.ab !== null && this.ab.byteLength !== 0) return;
     const ab = this.memory.buffer as ArrayBuffer;
     if (ab === this.ab) return;
     this.ab = ab;

@@ -50,11 +50,11 @@ export const GROW_PAGE_COST = 65_536;
 /**
  * Fuel units per millisecond of CPU. Measured by bench/plugin-fuel.ts on the development
  * machine (AMD EPYC, 2 vCPUs, Node 20.20 / V8 11.3, warm optimized code, in a process that has
- * not loaded binaryen): tight loops burn between ~5.7 M units/ms (call-heavy recursion) and
- * ~21 M units/ms (string building, whose memory.copy is charged by size), median ~10 M; the
- * empty `(loop br 0)` ~8 M. See bench/README.md for each loop. The figure is set just below
- * the slowest burner, so that a loop of any of these kinds traps within its budget (the
- * fastest burners after about a quarter of it). It is a property of the cost model and the
+ * not loaded binaryen): tight loops burn between 4-7 M units/ms (call-heavy recursion, over
+ * several runs) and ~21 M units/ms (string building, whose memory.copy is charged by size),
+ * median ~10 M; the empty `(loop br 0)` ~10 M. See bench/README.md for each loop. The figure
+ * is set near the slowest burner, so that a budget bounds the CPU time of a loop of any of
+ * these kinds (the fastest burners run out after a quarter to a half of it). It is a property of the cost model and the
  * CPU: re-run the bench on another machine class and adjust.
  */
 export const FUEL_UNITS_PER_MS = 5_500_000;

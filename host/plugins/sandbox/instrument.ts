@@ -182,13 +182,12 @@ function walkFunction(b: Binaryen, kinds: Map<number, KindSpec>, body: Ref, fail
  */
 function addChargeHelper(b: Binaryen, m: BinaryenModule, burn: (amount: Ref) => Ref[], unit: SizedOperand['unit'], maxPages: number): string {
   const name = uniqueName((n) => m.getFunction(n) !== 0, `wsx$charge_${unit}`);
-  const arg = m.local.get(0, b.i32);
   const arg64 = (): Ref => m.i64.extend_u(m.local.get(0, b.i32));
   const amount =
     unit === 'bytes'
       ? m.i64.add(m.i64.shr_u(arg64(), i64(m, BULK_BYTES_PER_UNIT_LOG2)), i64(m, 1))
       : // min(delta, maxPages), unsigned: a grow beyond the maximum fails without growing anything
-        m.i64.mul(m.select(m.i32.le_u(arg, m.i32.const(maxPages)), arg64(), i64(m, maxPages)), i64(m, GROW_PAGE_COST));
+        m.i64.mul(m.select(m.i32.le_u(m.local.get(0, b.i32), m.i32.const(maxPages)), arg64(), i64(m, maxPages)), i64(m, GROW_PAGE_COST));
   m.addFunction(name, b.i32, b.i32, [], m.block(null, [...burn(amount), m.local.get(0, b.i32)], b.i32));
   return name;
 }

@@ -2,6 +2,7 @@
 // into the exchange buffer after the hook returns, so the hook may read its request until then.
 // They are reused from call to call: choosing a target allocates nothing.
 import { FilterAction, Target, TargetsAction } from "../abi";
+import { exchangeCapacity, exchangePtr } from "../exchange";
 import { writer } from "./write";
 
 /** A router's answer to a statement. Default: keep the session's current server. */
@@ -10,10 +11,10 @@ export class RouteDecision {
   serverIndex: u32 = 0;
   message: string = "";
 
+  /** Back to keep. (`message` is only read for ERROR, which sets it: no store needed here.) */
   clear(): void {
     this.target = Target.KEEP;
     this.serverIndex = 0;
-    this.message = "";
   }
 
   /** Send to the session's current server (the default). */
@@ -28,6 +29,16 @@ export class RouteDecision {
   /** Writes the RouteDecision record; 0 (no response) for KEEP. */
   write(): i32 {
     if (this.target == Target.KEEP) return 0;
+    if (this.target != Target.ERROR) {
+      // The hot path (a server, or all): 16 fixed bytes, written directly.
+      if (exchangeCapacity() < 16) return -1;
+      const base = exchangePtr();
+      store<u32>(base, 16);
+      store<u32>(base, <u32>this.target, 4); // target u8 + reserved u8 + reserved u16
+      store<u32>(base, this.serverIndex, 8);
+      store<u32>(base, 0, 12); // message: empty str
+      return 16;
+    }
     writer.begin();
     writer.u8(this.target);
     writer.u8(0);
@@ -86,11 +97,9 @@ export class StatementAction {
   sqlState: string = "HY000";
   text: string = "";
 
+  /** Back to continue. (The other fields are set by rewrite()/block() when used: no stores here.) */
   clear(): void {
     this.action = FilterAction.CONTINUE;
-    this.errorCode = 1105;
-    this.sqlState = "HY000";
-    this.text = "";
   }
 
   continue(): void { this.action = FilterAction.CONTINUE; }
@@ -109,8 +118,9 @@ export class StatementAction {
     writer.begin();
     writer.u8(this.action);
     writer.u8(0);
-    writer.u16(this.errorCode);
-    writer.str(this.sqlState);
+    const block = this.action == FilterAction.BLOCK;
+    writer.u16(block ? this.errorCode : 1105);
+    writer.str(block ? this.sqlState : "HY000");
     writer.str(this.text);
     return writer.end();
   }
