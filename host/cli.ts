@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `wasmscale` command. Exit codes: 0 fine, 1 the proxy failed (start-up or shutdown),
 // 2 the configuration is invalid (so scripts and service managers can tell the two apart).
-// Later subcommands (`plugin build`, `plugin inspect`, `ctl ...`) are added as further
-// `program.command(...)` blocks; each loads only what it needs, through dynamic imports, so
-// `check` stays fast and does not pull in the proxy.
+// `plugin build|inspect|test` are registered from host/plugins/plugin-cli.ts; later ones
+// (`ctl ...`) are added the same way. Each loads only what it needs, through dynamic imports,
+// so `check` stays fast and does not pull in the proxy.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
