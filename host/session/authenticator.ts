@@ -5,7 +5,7 @@ import { acceptsEmptyPassword, type Account } from './accounts/account.js';
 
 export interface AccountSource {
   find(user: string, clientAddress: string): Account | undefined;
-  refreshIfAllowed(): Promise<boolean>;
+  refreshWhenAllowed(): Promise<boolean>;
 }
 
 export type Verdict =
@@ -58,7 +58,7 @@ export async function verifyNativePassword(
         ? 'wrong password'
         : `account ${user}@${account.host} uses ${plugins.join(', ')}; the proxy supports ${NATIVE_PASSWORD} only`;
     }
-    if (attempt === 0 && !(await accounts.refreshIfAllowed())) break;
+    if (attempt === 0) await accounts.refreshWhenAllowed();
   }
   const using = token.length > 0 ? 'YES' : 'NO';
   return {

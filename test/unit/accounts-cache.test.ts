@@ -145,3 +145,22 @@ describe('AccountCache loading', () => {
     expect(c.find('older', '10.0.0.1')).toBeUndefined();
   });
 });
+
+// Regression: a user created right after a reload got 1045 through the proxy because the
+// failed-login reload was rate-limited away (clients-auth "locked account" flaked on it).
+describe('AccountCache.refreshWhenAllowed', () => {
+  it('waits out the rate limit, then fetches once for all waiters', async () => {
+    let fetches = 0;
+    let list = [acct('old', '%')];
+    const c = new AccountCache({ fetch: async () => { fetches++; return list; }, minRefreshIntervalMs: 150 });
+    await c.load();
+    list = [acct('old', '%'), acct('fresh', '%')];
+    expect(await c.refreshIfAllowed()).toBe(false);
+    expect(c.find('fresh', '127.0.0.1')).toBeUndefined();
+    const started = Date.now();
+    await Promise.all([c.refreshWhenAllowed(), c.refreshWhenAllowed(), c.refreshWhenAllowed()]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(fetches).toBe(2);
+    expect(c.find('fresh', '127.0.0.1')?.user).toBe('fresh');
+  });
+});

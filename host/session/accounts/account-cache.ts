@@ -71,6 +71,31 @@ export class AccountCache {
     return true;
   }
 
+  /**
+   * Like refreshIfAllowed, but when the rate limit forbids a fetch now, waits until it allows one
+   * (at most minRefreshIntervalMs) instead of giving up: a user created a moment after the last
+   * reload still logs in, and a password-guessing client is slowed down. Waiters share one fetch.
+   */
+  async refreshWhenAllowed(): Promise<boolean> {
+    if (this.inFlight) {
+      await this.inFlight;
+      return true;
+    }
+    const wait = this.minInterval - (this.now() - this.lastFetchAt);
+    if (wait <= 0) {
+      await this.startFetch();
+      return true;
+    }
+    this.scheduled ??= new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => {
+      this.scheduled = undefined;
+      return this.inFlight ?? this.startFetch();
+    });
+    await this.scheduled;
+    return true;
+  }
+
+  private scheduled: Promise<void> | undefined;
+
   /** The account MariaDB would authenticate `user` from this address as, anonymous ('') included. */
   find(user: string, clientAddress: string): Account | undefined {
     const client = clientHost(clientAddress);
