@@ -100,21 +100,9 @@ export function framePacket(payload: Buffer, seq: number): { bytes: Buffer; next
     payload.copy(out, 4);
     return { bytes: out, nextSeq: (seq + 1) & 0xff };
   }
-  const parts: Buffer[] = [];
-  let offset = 0;
-  let s = seq;
-  // A payload of exactly a multiple of 0xffffff ends with an empty packet.
-  for (;;) {
-    const len = Math.min(MAX_PACKET_PAYLOAD, payload.length - offset);
-    const header = Buffer.allocUnsafe(4);
-    header.writeUIntLE(len, 0, 3);
-    header[3] = s & 0xff;
-    parts.push(header, payload.subarray(offset, offset + len));
-    s = (s + 1) & 0xff;
-    offset += len;
-    if (len < MAX_PACKET_PAYLOAD) break;
-  }
-  return { bytes: Buffer.concat(parts), nextSeq: s };
+  // A payload of exactly a multiple of 0xffffff ends with an empty packet (framePacketParts does it).
+  const { parts, nextSeq } = framePacketParts(payload, seq);
+  return { bytes: Buffer.concat(parts), nextSeq };
 }
 
 /** Header + payload as a list of buffers (no copy of the payload), for large writes. */
