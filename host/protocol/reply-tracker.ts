@@ -1,5 +1,21 @@
 import { Status } from './constants.js';
-import { peekLenenc } from './reader.js';
+
+/** Bytes of the length-encoded integer at `pos` (0 when it does not fit before `end` or is invalid). */
+function lenencSize(buf: Buffer, pos: number, end: number): number {
+  if (pos >= end) return 0;
+  const first = buf[pos]!;
+  const size = first < 0xfb ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : first === 0xfe ? 9 : 0;
+  return pos + size <= end ? size : 0;
+}
+
+function lenencValue(buf: Buffer, pos: number, size: number): number {
+  switch (size) {
+    case 1: return buf[pos]!;
+    case 3: return buf.readUInt16LE(pos + 1);
+    case 4: return buf.readUIntLE(pos + 1, 3);
+    default: return buf.readUInt32LE(pos + 5) * 0x100000000 + buf.readUInt32LE(pos + 1);
+  }
+}
 
 /** Shape of the reply a command produces. */
 export const enum ReplyKind {
@@ -20,6 +36,10 @@ export interface ReplyEnd {
   error: boolean;
   /** Error code when error is true. */
   errorCode: number;
+  /** Affected rows of the last OK (0 for result sets and errors; exact up to 2^53). */
+  affectedRows: number;
+  /** Rows in the reply's result sets (all of them, for multi-results). */
+  rows: number;
 }
 
 export interface ReplyListener {
@@ -73,6 +93,10 @@ export class ReplyTracker {
   private prevWasMax = false;
   private readonly prefix = Buffer.alloc(PREFIX);
   private prefixLen = 0;
+  // One ReplyEnd for every reply: listeners read it during onReplyEnd and must not keep it.
+  private readonly end: ReplyEnd = { status: 0, error: false, errorCode: 0, affectedRows: 0, rows: 0 };
+  private rows = 0;
+  private affected = 0;
 
   constructor(private readonly listener: ReplyListener) {}
 
@@ -100,6 +124,8 @@ export class ReplyTracker {
   }
 
   reset(): void {
+    this.rows = 0;
+    this.affected = 0;
     this.queue.length = 0;
     this.state = St.Idle;
     this.started = false;
@@ -157,13 +183,17 @@ export class ReplyTracker {
   }
 
   private okStatus(): number {
-    // OK: header, affected rows (lenenc), last insert id (lenenc), status (2).
-    const a = peekLenenc(this.prefix, 1, this.prefixLen);
-    if (!a) return 0;
-    const b = peekLenenc(this.prefix, 1 + a.size, this.prefixLen);
-    if (!b) return 0;
-    const p = 1 + a.size + b.size;
-    return p + 2 <= this.prefixLen ? this.prefix.readUInt16LE(p) : 0;
+    // OK: header, affected rows (lenenc), last insert id (lenenc), status (2). Decoded inline:
+    // this runs for every OK and every DEPRECATE_EOF terminator, and must not allocate.
+    const prefix = this.prefix;
+    const len = this.prefixLen;
+    const aSize = lenencSize(prefix, 1, len);
+    if (aSize === 0) return 0;
+    this.affected = lenencValue(prefix, 1, aSize);
+    const bSize = lenencSize(prefix, 1 + aSize, len);
+    if (bSize === 0) return 0;
+    const p = 1 + aSize + bSize;
+    return p + 2 <= len ? prefix.readUInt16LE(p) : 0;
   }
 
   private eofStatus(): number {
@@ -188,7 +218,15 @@ export class ReplyTracker {
     this.started = false;
     if (this.queue.length > 0) this.begin(this.queue[0]!);
     else this.state = St.Idle;
-    this.listener.onReplyEnd({ status, error, errorCode });
+    const e = this.end;
+    e.status = status;
+    e.error = error;
+    e.errorCode = errorCode;
+    e.affectedRows = error ? 0 : this.affected;
+    e.rows = this.rows;
+    this.rows = 0;
+    this.affected = 0;
+    this.listener.onReplyEnd(e);
   }
 
   private onPacket(): void {
@@ -217,8 +255,8 @@ export class ReplyTracker {
           this.listener.onLocalInfile();
           return;
         }
-        const n = peekLenenc(this.prefix, 0, this.prefixLen);
-        this.left = n ? n.value : 0;
+        const size = lenencSize(this.prefix, 0, this.prefixLen);
+        this.left = size ? lenencValue(this.prefix, 0, size) : 0;
         this.state = this.left > 0 ? St.ColDefs : St.Rows;
         return;
       }
@@ -239,10 +277,11 @@ export class ReplyTracker {
           return;
         }
         if (this.isTerminator(b0)) {
+          this.affected = 0;
           const status = this.terminatorStatus();
           if (status & Status.MORE_RESULTS_EXISTS && this.queue[0] === ReplyKind.Result) this.state = St.First;
           else this.finish(status, false);
-        }
+        } else this.rows++;
         return;
       }
       case St.PrepFirst: {

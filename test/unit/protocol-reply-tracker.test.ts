@@ -582,3 +582,42 @@ describe('ReplyTracker state', () => {
     expect(log).toEqual([end(AC)]);
   });
 });
+
+describe('ReplyTracker: affected rows and row counts (what filters see in on_reply)', () => {
+  function ends(kind: ReplyKind, dep: boolean, payloads: Buffer[]): { affected: number; rows: number; error: boolean }[] {
+    const out: { affected: number; rows: number; error: boolean }[] = [];
+    const t = new ReplyTracker({
+      onReplyEnd: (e) => void out.push({ affected: e.affectedRows, rows: e.rows, error: e.error }),
+      onLocalInfile: () => {},
+      onUnexpected: () => {},
+    });
+    t.deprecateEof = dep;
+    t.expect(kind);
+    t.feed(frame(payloads, 1).bytes);
+    return out;
+  }
+
+  for (const dep of [false, true]) {
+    it(`counts rows of a text result set and reports an OK's affected rows (deprecateEof=${dep})`, () => {
+      const rows = [textRow(['1']), textRow(['2']), textRow([null])];
+      expect(ends(R, dep, resultSet(dep, ['a'], rows, AC))).toEqual([{ affected: 0, rows: 3, error: false }]);
+      expect(ends(R, dep, [ok(AC, { affected: 300 })])).toEqual([{ affected: 300, rows: 0, error: false }]);
+      // 2^40 affected rows: the 9-byte lenenc form.
+      expect(ends(R, dep, [ok(AC, { affected: 2 ** 40 })])).toEqual([{ affected: 2 ** 40, rows: 0, error: false }]);
+      expect(ends(R, dep, [err(1146)])).toEqual([{ affected: 0, rows: 0, error: true }]);
+    });
+
+    it(`sums rows over multi-results and keeps the last OK's affected rows (deprecateEof=${dep})`, () => {
+      const payloads = [
+        ...resultSet(dep, ['a'], [textRow(['1']), textRow(['2'])], AC | MORE),
+        ...resultSet(dep, ['b'], [textRow(['3'])], AC | MORE),
+        ok(AC, { affected: 7 }),
+      ];
+      expect(ends(R, dep, payloads)).toEqual([{ affected: 7, rows: 3, error: false }]);
+    });
+  }
+
+  it('a binary row starting with 00 is a row, not an OK', () => {
+    expect(ends(R, false, [colCount(1), colDef('a'), eof(AC), binRow([1]), binRow([2]), eof(AC)])).toEqual([{ affected: 0, rows: 2, error: false }]);
+  });
+});
