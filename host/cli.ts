@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { addCtlCommands } from './plugins/ctl-cli.js';
 import { addPluginCommands } from './plugins/plugin-cli.js';
 
 const DEFAULT_CONFIG = './wasmscale.yaml';
@@ -98,5 +99,6 @@ program
   .action((opts: { config: string }) => check(opts.config));
 
 addPluginCommands(program);
+addCtlCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { handlePlugins, type PluginsSource } from './plugins-endpoint.js';
 
 export interface AdminSource {
   stats(): Promise<unknown>;
@@ -7,6 +8,8 @@ export interface AdminSource {
   servers?(): { name: string }[];
   /** Every monitor and its current primary (GET /v1/monitors). */
   monitors?(): unknown[];
+  /** Plugins: GET /v1/plugins, /v1/plugins/<name>; POST /v1/plugins/<name>/swap (plugins-endpoint.ts). */
+  plugins?: PluginsSource;
 }
 
 /**
@@ -19,8 +22,9 @@ export async function startAdminServer(host: string, port: number, source: Admin
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (source.plugins && handlePlugins(req, path, reply, source.plugins)) return;
     if (req.method !== 'GET') return reply(405, { error: 'method not allowed' });
-    const path = (req.url ?? '/').split('?')[0];
     if (path === '/v1/health') return reply(200, { status: 'ok' });
     if (path === '/v1/stats') {
       source.stats().then((s) => reply(200, s), (err: Error) => reply(500, { error: err.message }));

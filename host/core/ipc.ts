@@ -1,6 +1,8 @@
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
 import type { PreparedPlugin } from '../plugins/prepared-plugin.js';
+import type { SlotReport } from '../plugins/slot-registry.js';
+import type { SwapApplied } from '../plugins/swap-apply.js';
 import type { WorkerStats } from './worker-runtime.js';
 
 /** Messages between the primary and its routing workers (child processes, Node IPC channel). */
@@ -15,6 +17,10 @@ export type ToWorker =
   | { t: 'stats'; req: number }
   | { t: 'ping'; req: number }
   | { t: 'config'; config: Config }
+  /** Hot swap: a new version of a plugin, prepared and validated by the primary (host/plugins/plugin-swap.ts). */
+  | { t: 'swap'; req: number; plugin: PreparedPlugin }
+  /** The worker's plugin slots: versions, metrics, quarantine (GET /v1/plugins). */
+  | { t: 'plugins'; req: number }
   | { t: 'stop' };
 
 export type FromWorker =
@@ -24,7 +30,9 @@ export type FromWorker =
   | { t: 'kill-req'; req: number; id: number; query: boolean }
   | { t: 'kill-result'; req: number; found: boolean }
   | { t: 'stats-result'; req: number; stats: WorkerStats }
-  | { t: 'pong'; req: number };
+  | { t: 'pong'; req: number }
+  | { t: 'swap-result'; req: number; result: SwapApplied }
+  | { t: 'plugins-result'; req: number; plugins: Record<string, SlotReport[]> };
 
 /** Pending request/response pairs keyed by a numeric id, with a timeout. */
 export class Pending<T> {

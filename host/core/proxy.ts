@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import { startAdminServer } from '../admin/admin-server.js';
 import type { Config, ListenerConfig } from '../config/index.js';
 import { MonitorSet } from '../monitor/monitor-set.js';
+import { PluginSwapper, SWAP_WORKER_TIMEOUT_MS } from '../plugins/plugin-swap.js';
 import { pluginStore } from '../plugins/plugin-store.js';
+import { slotRegistry } from '../plugins/slot-registry.js';
+import { applySwap } from '../plugins/swap-apply.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
 import { MAX_WORKERS } from './session-registry.js';
 import { probeServer } from './server-probe.js';
@@ -157,6 +160,14 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
     return { sessions: all.reduce((n, w) => n + w.sessions, 0), workers: all };
   };
 
+  // Hot swap: prepared here once, applied by every worker (or by this process with workers: 0).
+  const swapper = new PluginSwapper(() => config, () => local
+    ? [{ index: 0, apply: (p) => applySwap(p) }]
+    : handles.map((h) => ({ index: h.index, apply: (p) => h.requestSwap(p, SWAP_WORKER_TIMEOUT_MS) })), log);
+  const pluginWorkers = async () => local
+    ? [{ worker: 0, plugins: slotRegistry.report() }]
+    : Promise.all(handles.map(async (h) => ({ worker: h.index, plugins: await h.requestPlugins() })));
+
   let admin: http.Server | null = null;
   const stop = async (): Promise<void> => {
     // Stop accepting, but close the sessions before waiting for the listeners: server.close()
@@ -178,6 +189,7 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
       stats,
       servers: () => monitors.servers(),
       monitors: () => monitors.reports(),
+      plugins: { config: () => config, swapper, workers: pluginWorkers },
     }, log);
   } catch (err) {
     await stop();

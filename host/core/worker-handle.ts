@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import type { PreparedPlugin } from '../plugins/prepared-plugin.js';
 import { pluginStore } from '../plugins/plugin-store.js';
+import type { SlotReport } from '../plugins/slot-registry.js';
+import type { SwapApplied } from '../plugins/swap-apply.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import type { WorkerStats } from './worker-runtime.js';
 
@@ -32,6 +35,8 @@ export class WorkerHandle {
   assigned = 0;
   restarts = 0;
   private readonly stats = new Pending<WorkerStats | null>();
+  private readonly swaps = new Pending<SwapApplied | null>();
+  private readonly pluginReports = new Pending<Record<string, SlotReport[]> | null>();
   private lastPong = Date.now();
   private watchdog: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -69,6 +74,8 @@ export class WorkerHandle {
           case 'kill-result': return this.onKillResult(msg.req, msg.found);
           case 'stats-result': return this.stats.settle(msg.req, msg.stats);
           case 'pong': this.lastPong = Date.now(); return;
+          case 'swap-result': return this.swaps.settle(msg.req, msg.result);
+          case 'plugins-result': return this.pluginReports.settle(msg.req, msg.plugins);
         }
       });
       child.once('exit', (code, signal) => {
@@ -103,6 +110,8 @@ export class WorkerHandle {
     if (child !== this.child) return;
     this.child = null;
     this.stats.failAll(null);
+    this.swaps.failAll(null);
+    this.pluginReports.failAll(null);
     if (this.stopping) return;
     this.restarts++;
     this.log.error({ worker: this.index, code, signal, lostSessions: this.assigned }, 'worker died; restarting it');
@@ -148,6 +157,22 @@ export class WorkerHandle {
     if (!this.alive) return Promise.resolve(null);
     const { req, promise } = this.stats.open(2000, null);
     this.send({ t: 'stats', req });
+    return promise;
+  }
+
+  /** Hot swap in this worker; null if it is not running or did not answer in time. */
+  requestSwap(plugin: PreparedPlugin, timeoutMs: number): Promise<SwapApplied | null> {
+    if (!this.alive) return Promise.resolve(null);
+    const { req, promise } = this.swaps.open(timeoutMs, null);
+    this.send({ t: 'swap', req, plugin });
+    return promise;
+  }
+
+  /** The worker's plugin slots; null if it is not running or did not answer. */
+  requestPlugins(): Promise<Record<string, SlotReport[]> | null> {
+    if (!this.alive) return Promise.resolve(null);
+    const { req, promise } = this.pluginReports.open(2000, null);
+    this.send({ t: 'plugins', req });
     return promise;
   }
 

@@ -2,6 +2,8 @@ import type net from 'node:net';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
 import { pluginStore } from '../plugins/plugin-store.js';
+import { slotRegistry } from '../plugins/slot-registry.js';
+import { applySwap } from '../plugins/swap-apply.js';
 import { createLogger } from './logger.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -14,6 +16,8 @@ function send(msg: FromWorker): void {
 }
 
 let runtime: WorkerRuntime | null = null;
+/** init() in progress or done: a swap that arrives during start-up waits for it (its slots exist then). */
+let started: Promise<void> = Promise.resolve();
 const remoteKills = new Pending<boolean>();
 
 async function init(config: Config, index: number, servers: ServerStatus[]): Promise<void> {
@@ -33,7 +37,16 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
   switch (msg.t) {
     case 'init':
       for (const p of msg.plugins ?? []) pluginStore.add(p);
-      init(msg.config, msg.index, msg.servers ?? []).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
+      started = init(msg.config, msg.index, msg.servers ?? []).catch((err: unknown) => send({ t: 'init-failed', error: (err as Error).message }));
+      return;
+    case 'swap':
+      void started
+        .then(() => applySwap(msg.plugin))
+        .catch((err: unknown) => ({ swapped: 0, errors: [(err as Error).message] }))
+        .then((result) => send({ t: 'swap-result', req: msg.req, result }));
+      return;
+    case 'plugins':
+      send({ t: 'plugins-result', req: msg.req, plugins: slotRegistry.report() });
       return;
     case 'conn': {
       const socket = handle as net.Socket | undefined;

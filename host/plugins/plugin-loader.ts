@@ -156,5 +156,6 @@ export async function preparePlugin(cfg: PluginConfig, log: Logger, opts: { expe
     config: cfg.config,
     limits: cfg.limits,
     version: ++versions,
+    loadedAt: Date.now(),
   };
 }

@@ -8,6 +8,10 @@
 // Why a spare: instantiating costs ~70 µs, but configure() goes through Extism, which is async;
 // with a spare ready, a trap is recovered synchronously, inside the call that trapped, so the
 // next statement already has a working instance.
+//
+// Hot swap (swap()): the new version's instance and spare are made and configured aside, the
+// owner replays into the instance, and only then does it become active — in one synchronous
+// step, so no call is mid-way. Any failure before that leaves the old version serving.
 import type { Logger } from 'pino';
 import type { PluginLimits } from '../config/index.js';
 import type { HookName } from './abi/constants.js';
@@ -16,6 +20,7 @@ import { PluginInstance } from './plugin-instance.js';
 import type { PluginMetrics } from './plugin-metrics.js';
 import type { PluginVersion } from './plugin-version.js';
 import { classifyTrap, fuelForMs, type TrapKind } from './sandbox/fuel.js';
+import { slotRegistry } from './slot-registry.js';
 
 /** Outcomes of invoke() other than the hook's own return value. */
 export const TRAPPED = -1000;
@@ -39,15 +44,21 @@ export class PluginSlot {
   quarantined = false;
   /** Why the plugin was quarantined (for the admin endpoint and logs). */
   quarantineReason = '';
+  /** Successful hot swaps of this slot. */
+  swaps = 0;
+  private swapping: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly version: PluginVersion,
-    private readonly service: string,
+    public version: PluginVersion,
+    readonly service: string,
     private readonly log: Logger,
-    private readonly metrics: PluginMetrics,
+    readonly metrics: PluginMetrics,
     private limits: PluginLimits,
     private readonly owner: SlotOwner,
-  ) {}
+  ) {
+    // Registered from the start, so a swap that arrives while start() runs is not missed.
+    slotRegistry.register(this);
+  }
 
   get name(): string {
     return this.version.name;
@@ -68,9 +79,69 @@ export class PluginSlot {
 
   /** Makes the first instance and the spare. Throws if the plugin cannot serve. */
   async start(): Promise<void> {
-    const [inst, spare] = await Promise.all([this.makeInstance(), this.makeInstance()]);
+    const version = this.version;
+    let made: PluginInstance[];
+    try {
+      made = await Promise.all([this.makeInstance(version), this.makeInstance(version)]);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    const [inst, spare] = made as [PluginInstance, PluginInstance];
+    // A swap completed meanwhile: it installed the newer version's instances already.
+    if (this.version !== version || this.active !== null) {
+      inst.close();
+      spare.close();
+      return;
+    }
     this.spare = spare;
     this.promote(inst);
+  }
+
+  /**
+   * Replaces the plugin's version (hot swap): makes and configures an instance and a spare of
+   * `next`, replays the owner's state into the instance, then makes it active and closes the
+   * old instances. Clears quarantine (ABI.md §9: "until a new version is loaded"). Throws, with
+   * the old version still serving, if any of that fails. Swaps of one slot run one at a time.
+   */
+  swap(next: PluginVersion): Promise<void> {
+    const run = this.swapping.then(() => this.doSwap(next));
+    this.swapping = run.catch(() => {});
+    return run;
+  }
+
+  private async doSwap(next: PluginVersion): Promise<void> {
+    if (this.closed) throw new Error(`plugin ${this.name}: service ${this.service} is closing`);
+    const [inst, spare] = await Promise.all([this.makeInstance(next), this.makeInstance(next)]);
+    if (this.closed) {
+      inst.close();
+      spare.close();
+      throw new Error(`plugin ${this.name}: service ${this.service} is closing`);
+    }
+    // From here to the end nothing awaits: no call into the plugin can interleave.
+    try {
+      inst.fuel?.refill();
+      inst.initExchange();
+      this.owner.replay(inst);
+    } catch (err) {
+      inst.close();
+      spare.close();
+      throw new Error(`the new version trapped while the live sessions were replayed into it: ${(err as Error).message}`);
+    }
+    const old = [this.active, this.spare];
+    this.version = next;
+    this.active = inst;
+    this.spare = spare;
+    this.quarantined = false;
+    this.quarantineReason = '';
+    this.trapTimes = [];
+    this.swaps++;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    for (const o of old) o?.close();
+    this.log.info({ plugin: this.name, service: this.service, version: next.descriptor.version, load: next.prepared.version }, 'plugin swapped to a new version');
   }
 
   /** New limits (runtime change): the next call uses the new budget and policy. */
@@ -162,10 +233,16 @@ export class PluginSlot {
   /** Starts making a spare (or the active instance, if there is none) in the background. */
   private ensureSpare(): void {
     if (this.closed || this.quarantined || this.making || this.spare) return;
-    this.making = this.makeInstance().then(
+    const version = this.version;
+    this.making = this.makeInstance(version).then(
       (inst) => {
         this.making = null;
         if (this.closed || this.quarantined) return inst.close();
+        if (version !== this.version) {
+          // Swapped while it was being made: an instance of the old version is of no use.
+          inst.close();
+          return this.ensureSpare();
+        }
         if (this.active === null) {
           this.promote(inst);
           this.ensureSpare();
@@ -187,12 +264,12 @@ export class PluginSlot {
     );
   }
 
-  private async makeInstance(): Promise<PluginInstance> {
-    const inst = await this.version.instantiate(this.log, this.metrics, this.fuelBudget());
+  private async makeInstance(version: PluginVersion): Promise<PluginInstance> {
+    const inst = await version.instantiate(this.log, this.metrics, this.fuelBudget());
     try {
-      const refused = await inst.configure(this.version.config);
+      const refused = await inst.configure(version.config);
       if (refused !== null) throw new Error(`configure() refused the configuration: ${refused}`);
-      inst.subscribe(this.version.descriptor.hooks);
+      inst.subscribe(version.descriptor.hooks);
     } catch (err) {
       inst.close();
       throw err;
@@ -214,6 +291,7 @@ export class PluginSlot {
 
   close(): void {
     this.closed = true;
+    slotRegistry.unregister(this);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const inst of [this.active, this.spare]) inst?.close();
     this.active = null;

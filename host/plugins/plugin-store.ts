@@ -33,6 +33,25 @@ export class PluginStore {
     this.compiled.delete(p.name);
   }
 
+  /**
+   * A new version of a plugin (hot swap): later lookups (a worker's next init, a slot made
+   * later) get it. Resolves the compiled version, for the live slots to swap to.
+   */
+  replace(p: PreparedPlugin): Promise<PluginVersion> {
+    this.prepared.set(p.name, p);
+    const v = PluginVersion.compile(p);
+    this.compiled.set(p.name, v);
+    v.catch(() => {
+      if (this.compiled.get(p.name) === v) this.compiled.delete(p.name);
+    });
+    return v;
+  }
+
+  /** The prepared current version of a plugin, if any. */
+  get(name: string): PreparedPlugin | undefined {
+    return this.prepared.get(name);
+  }
+
   /** Everything prepared, for a worker's init message. */
   list(): PreparedPlugin[] {
     return [...this.prepared.values()];

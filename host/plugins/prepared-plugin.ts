@@ -21,6 +21,8 @@ export interface PreparedPlugin {
   limits: PluginLimits;
   /** Bumped on every successful load of this plugin name (a hot swap loads a new version). */
   version: number;
+  /** When the primary finished preparing it (ms since the epoch). */
+  loadedAt: number;
 }
 
 /** Memory quota in 64 KiB pages. */
