@@ -35,6 +35,23 @@ export function checkPluginReferences(data: Obj, baseDir: string): Problem[] {
     else if (!statSync(file).isFile()) problems.push({ path: ['plugins', name, 'file'], message: `not a file: ${file}` });
   }
 
+  const services0 = isObj(data.services) ? data.services : {};
+  for (const [name, svc] of Object.entries(services0)) {
+    const filters = isObj(svc) && Array.isArray(svc.filters) ? svc.filters : [];
+    const seen = new Set<unknown>();
+    filters.forEach((f, i) => {
+      if (typeof f !== 'string' || f === '') return;
+      if (!(f in plugins)) {
+        problems.push({ path: ['services', name, 'filters', i], message: `unknown filter ${JSON.stringify(f)}: not defined in plugins${Object.keys(plugins).length ? ` (defined: ${Object.keys(plugins).join(', ')})` : ''}` });
+      } else if (isObj(svc) && svc.router === f) {
+        problems.push({ path: ['services', name, 'filters', i], message: `plugin ${JSON.stringify(f)} is the service's router; a plugin is either a router or a filter` });
+      } else if (seen.has(f)) {
+        problems.push({ path: ['services', name, 'filters', i], message: `filter ${JSON.stringify(f)} is listed twice` });
+      }
+      seen.add(f);
+    });
+  }
+
   const available = [...new Set([...ROUTERS, ...Object.keys(plugins)])];
   const services = isObj(data.services) ? data.services : {};
   for (const [name, svc] of Object.entries(services)) {

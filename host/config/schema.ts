@@ -152,6 +152,8 @@ const service = z.strictObject({
   connect_timeout: duration(1).default(3000),
   /** Name of a monitor: the servers' states and roles come from it. */
   monitor: str().optional(),
+  /** Filter plugins, in the order statements pass through them (replies: reverse order). */
+  filters: z.array(str()).default([]),
 });
 
 // A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and
@@ -170,10 +172,26 @@ const PLUGIN_LIMIT_DEFAULTS = {
   memory: 16 * 1024 ** 2, cpu_budget: 5, failure_policy: 'fail_open', max_traps: 5, trap_window: 60_000,
 } as const;
 
+/** A regular expression (JavaScript syntax); refused with the parser's reason when it does not compile. */
+const regex = leaf('a regular expression', (v) => {
+  if (typeof v !== 'string' || v === '') return undefined;
+  try {
+    new RegExp(v);
+    return v;
+  } catch (err) {
+    return new Bad(`invalid regular expression: ${(err as Error).message}`);
+  }
+});
+
 const plugin = z.strictObject({
   file: str(),
   config: z.record(z.string(), z.unknown()).default({}),
   limits: pluginLimits.default(PLUGIN_LIMIT_DEFAULTS),
+  // Filters only (MaxScale's filter parameters): the host calls the filter only for statements
+  // whose SQL matches `match` and does not match `exclude`.
+  match: regex.optional(),
+  exclude: regex.optional(),
+  options: oneOf(['ignorecase', 'case'] as const).default('ignorecase'),
 });
 
 const listener = z.strictObject({

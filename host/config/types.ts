@@ -75,6 +75,8 @@ export interface ServiceConfig {
   connect_timeout: number;
   /** Monitor the servers' states and roles come from; without one: role unknown, state unknown. */
   monitor?: string;
+  /** Filter plugins (names in `plugins`), in the order statements pass through them. */
+  filters: string[];
 }
 
 export type FailurePolicy = 'fail_open' | 'fail_closed';
@@ -103,6 +105,12 @@ export interface PluginConfig {
   /** The plugin's own settings, passed to its `configure` export as a JSON object. */
   config: Record<string, unknown>;
   limits: PluginLimits;
+  /** Filters: only statements whose SQL matches this regular expression reach the plugin. */
+  match?: string;
+  /** Filters: statements whose SQL matches this never reach the plugin. */
+  exclude?: string;
+  /** How match/exclude compare letters (default ignorecase). */
+  options?: 'ignorecase' | 'case';
 }
 
 export interface ListenerConfig {

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Config, PluginConfig, ServiceConfig } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
+import { createPluginFilter, PluginFilter } from '../plugins/create-filter.js';
 import { createPluginRouter, PluginRouter } from '../plugins/create-router.js';
 import { Cap } from '../protocol/constants.js';
 import { AccountCache } from '../session/accounts/account-cache.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
 import { FirstAvailableRouter } from '../session/first-available-router.js';
+import type { Filter } from '../session/filter.js';
 import type { Router } from '../session/router.js';
 import type { BackendServer, ServerGreeting, ServiceContext, SessionSettings } from '../session/service-context.js';
 import { probeServer } from './server-probe.js';
@@ -27,7 +29,10 @@ export class ServiceRuntime implements ServiceContext {
   readonly accounts: AccountCache;
   /** The placeholder until init() has loaded the service's router plugin, if it names one. */
   router: Router;
+  /** The service's filters, in order; empty until init() has loaded them. */
+  filters: readonly Filter[] = [];
   private readonly plugin: PluginConfig | undefined;
+  private readonly filterPlugins: PluginConfig[];
   private currentGreeting: ServerGreeting | null = null;
   private probing: Promise<void> | null = null;
   private readonly serverList: LiveServer[];
@@ -47,6 +52,7 @@ export class ServiceRuntime implements ServiceContext {
     this.serverList = cfg.servers.map((n): LiveServer => ({ ...config.servers[n]!, state: 'unknown', role: 'unknown', lagMs: -1 }));
     this.router = new FirstAvailableRouter();
     this.plugin = cfg.router === 'first-available' ? undefined : config.plugins[cfg.router];
+    this.filterPlugins = (cfg.filters ?? []).map((f) => config.plugins[f]).filter((p): p is PluginConfig => p !== undefined);
     this.accounts = new AccountCache({
       fetch: () => this.fetchAccountsFromAnyServer(),
       minRefreshIntervalMs: cfg.users_refresh_min_interval,
@@ -74,6 +80,10 @@ export class ServiceRuntime implements ServiceContext {
     this.cfg = cfg;
     const limits = this.plugin ? config?.plugins[this.plugin.name]?.limits : undefined;
     if (limits && this.router instanceof PluginRouter) this.router.updateLimits(limits);
+    for (const f of this.filters) {
+      const fl = config?.plugins[f.name]?.limits;
+      if (fl && f instanceof PluginFilter) f.updateLimits(fl);
+    }
   }
 
   /** States from the service's monitor (ignored without one: servers stay 'unknown'). */
@@ -92,11 +102,19 @@ export class ServiceRuntime implements ServiceContext {
     if (changed) {
       this.serversVersion++;
       this.onServersChanged?.();
+      for (const f of this.filters) if (f instanceof PluginFilter) f.serversChanged(this.serverList);
     }
   }
 
   async init(): Promise<void> {
-    await Promise.all([this.probe(), this.accounts.load(), this.initRouter()]);
+    await Promise.all([this.probe(), this.accounts.load(), this.initRouter(), this.initFilters()]);
+  }
+
+  /** Loads the service's filter plugins (one instance each per service per worker). */
+  private async initFilters(): Promise<void> {
+    if (this.filterPlugins.length === 0) return;
+    const filters = await Promise.all(this.filterPlugins.map((p) => createPluginFilter(p, { service: this.name, servers: this.serverList, log: this.log })));
+    this.filters = filters;
   }
 
   /** Loads the router plugin the service names (one instance per service per worker). */
@@ -168,5 +186,6 @@ export class ServiceRuntime implements ServiceContext {
   close(): void {
     clearInterval(this.refreshTimer);
     if (this.router instanceof PluginRouter) this.router.close();
+    for (const f of this.filters) if (f instanceof PluginFilter) f.close();
   }
 }

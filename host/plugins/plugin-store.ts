@@ -14,13 +14,15 @@ export class PluginStore {
   private readonly prepared = new Map<string, PreparedPlugin>();
   private readonly compiled = new Map<string, Promise<PluginVersion>>();
 
-  /** Prepares every plugin a service uses as its router. Throws the first plugin's load error. */
+  /** Prepares every plugin a service uses as its router or a filter. Throws the first plugin's load error. */
   async prepareAll(config: Config, log: Logger): Promise<void> {
     const routers = new Set(Object.values(config.services).map((s) => s.router));
+    const filters = new Set(Object.values(config.services).flatMap((s) => s.filters));
     for (const p of Object.values(config.plugins)) {
-      if (!routers.has(p.name)) continue;
+      const kind = routers.has(p.name) ? 'router' : filters.has(p.name) ? 'filter' : null;
+      if (kind === null) continue;
       const started = performance.now();
-      const prepared = await preparePlugin(p, log, { expectKind: 'router' });
+      const prepared = await preparePlugin(p, log, { expectKind: kind });
       this.add(prepared);
       log.info({ plugin: p.name, module: prepared.descriptor.name, version: prepared.descriptor.version, abi: `${prepared.descriptor.abi.major}.${prepared.descriptor.abi.minor}`, sha256: prepared.sha256.slice(0, 16), ms: Math.round(performance.now() - started) }, 'plugin loaded');
     }

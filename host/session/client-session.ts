@@ -13,6 +13,7 @@ import { framePacket, framePacketParts } from '../protocol/writer.js';
 import { verifyNativePassword } from './authenticator.js';
 import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
 import { replyKindOf } from './command-kind.js';
+import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
 import type { RouterSession, SessionView } from './router.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -51,6 +52,10 @@ export class ClientSession implements SessionView, ReplyListener {
   private stage1: Buffer | null = null;
   private backend: BackendConnection | null = null;
   private routerSession: RouterSession | null = null;
+  private filterSessions: FilterSession[] = [];
+  /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
+  private replyFilters: FilterSession[] = [];
+  private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
   private readonly tracker = new ReplyTracker(this);
   private infile = false;
   private busy = false;
@@ -287,6 +292,8 @@ export class ClientSession implements SessionView, ReplyListener {
       this.fail(Er.NO_BACKEND, refusal, seq);
       return false;
     }
+    this.filterSessions = this.ctx.filters.map((f) => f.newSession(this));
+    this.replyFilters = this.filterSessions.filter((f) => f.wantsReplies).reverse();
     const errors: string[] = [];
     for (const name of this.routerSession.initialServers()) {
       const server = servers.find((s) => s.name === name);
@@ -405,6 +412,14 @@ export class ClientSession implements SessionView, ReplyListener {
     const stmt = this.statement;
     stmt.command = cmd;
     stmt.payload = p.payload;
+    if (this.filterSessions.length > 0) {
+      const blocked = this.runFilters(stmt, p.lastSeq, kind !== null);
+      if (blocked) {
+        stmt.payload = EMPTY;
+        return true;
+      }
+      if (stmt.payload !== p.payload) p = rewrittenPacket(stmt.payload);
+    }
     const decision = this.routerSession!.route(stmt);
     stmt.payload = EMPTY;
     if (decision.kind === 'error' || !this.backend) {
@@ -416,6 +431,30 @@ export class ClientSession implements SessionView, ReplyListener {
     if (kind !== null) this.tracker.expect(kind);
     this.writeToBackend(p);
     return true;
+  }
+
+  /**
+   * Passes the statement through the filters in order. A rewrite replaces stmt.payload (later
+   * filters and the router see the new SQL); a block answers the client with the filter's ERR
+   * (nothing, for a command that has no reply) and returns true.
+   */
+  private runFilters(stmt: { command: number; payload: Buffer }, lastSeq: number, hasReply: boolean): boolean {
+    for (const f of this.filterSessions) {
+      const v = f.statement(stmt);
+      if (v === null) continue;
+      if (v.action === FilterAction.Block) {
+        if (hasReply) this.sendPacket(encodeErr({ code: v.errorCode, sqlState: v.sqlState }, v.text), (lastSeq + 1) & 0xff);
+        return true;
+      }
+      if (v.action === FilterAction.Rewrite) {
+        const text = Buffer.from(v.text, 'utf8');
+        const payload = Buffer.allocUnsafe(1 + text.length);
+        payload[0] = stmt.command;
+        text.copy(payload, 1);
+        stmt.payload = payload;
+      }
+    }
+    return false;
   }
 
   private writeToBackend(p: FramedPacket): void {
@@ -457,7 +496,16 @@ export class ClientSession implements SessionView, ReplyListener {
 
   private deferred: { packet: FramedPacket; run: () => Promise<void> } | null = null;
 
-  onReplyEnd(_end: ReplyEnd): void {
+  onReplyEnd(end: ReplyEnd): void {
+    if (this.replyFilters.length > 0) {
+      const info = this.replyInfo;
+      info.ok = !end.error;
+      info.errorCode = end.errorCode;
+      info.server = this.backend?.server.name ?? '';
+      info.affectedRows = end.affectedRows;
+      info.rows = end.rows;
+      for (const f of this.replyFilters) f.reply(info);
+    }
     if (this.tracker.pending === 0 && this.deferred) {
       const d = this.deferred;
       this.deferred = null;
@@ -617,8 +665,16 @@ export class ClientSession implements SessionView, ReplyListener {
       else this.backend.quit();
     }
     this.routerSession?.close();
+    for (const f of this.filterSessions) f.close();
+    this.filterSessions = [];
+    this.replyFilters = [];
     this.hooks.onClose(this);
   }
+}
+
+/** A command a filter rewrote: sent as a fresh packet (split if it reaches 16 MiB). */
+function rewrittenPacket(payload: Buffer): FramedPacket {
+  return { seq: 0, lastSeq: Math.floor(payload.length / 0xffffff) & 0xff, payload, raw: null };
 }
 
 function copyPacket(p: FramedPacket): FramedPacket {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccountSource } from './authenticator.js';
 import type { ServerAddress } from './backend-connection.js';
+import type { Filter } from './filter.js';
 import type { Router, ServerView } from './router.js';
 
 /** Limits a session enforces; all may change at runtime (read on every use). */
@@ -28,6 +29,8 @@ export interface ServiceContext {
   readonly log: Logger;
   readonly accounts: AccountSource;
   readonly router: Router;
+  /** Filters in the order statements pass through them. */
+  readonly filters: readonly Filter[];
   greeting(): ServerGreeting;
   servers(): readonly BackendServer[];
   /** KILL of a proxy session id, possibly owned by another worker. Resolves false if unknown. */

@@ -17,7 +17,8 @@ export class Reply {
   get errorCode(): u16 { return u16At(this.base, this.size, 10); }
   /** Index of the server that answered; -1 if unknown. */
   get server(): i32 {
-    const v = 12 + 4 <= this.size ? load<u32>(this.base + 12) : NO_SERVER;
+    // u32At gives 0 for a field past `size`; an absent server is NO_SERVER, so check here.
+    const v: u32 = <u32>16 <= this.size ? load<u32>(this.base + 12) : NO_SERVER;
     return v == NO_SERVER ? -1 : <i32>v;
   }
   get affectedRows(): u64 { return u64At(this.base, this.size, 16); }
