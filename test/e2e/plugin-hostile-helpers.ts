@@ -4,7 +4,7 @@
 // several services and listeners run as the real CLI, and per-worker facts read from outside
 // (admin /v1/stats, /proc/<pid>/status).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -116,19 +116,26 @@ function run(args: string[], cwd: string): Promise<{ status: number | null; out:
 /**
  * Writes a plugin project (package.json + assembly/index.ts) to a fresh temp dir outside the
  * repository and builds it with `wasmscale plugin build` (bundled SDK: the project installs
- * nothing). Returns the .wasm path.
+ * nothing). The build also loads the result as the proxy would and exits non-zero (after
+ * writing the .wasm) if the sandbox refuses it: `status` and `out` say so.
  */
-export async function buildPlugin(name: string, source: string, memoryPages?: number): Promise<string> {
+export async function buildProject(name: string, source: string, memoryPages?: number): Promise<{ wasm: string; status: number | null; out: string }> {
   const dir = mkdtempSync(join(tmpdir(), `hostile-${name}-`));
   const pkg = { name, version: '1.0.0', private: true, ...(memoryPages ? { wasmscale: { memory_pages: memoryPages } } : {}) };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
   mkdirSync(join(dir, 'assembly'));
   writeFileSync(join(dir, 'assembly', 'index.ts'), source);
   const r = await run([join(REPO, 'dist/host/cli.js'), 'plugin', 'build', dir], REPO);
-  if (r.status !== 0) throw new Error(`plugin build of ${name} failed (${r.status}):\n${r.out}`);
   const wasm = join(dir, 'build', `${name}.wasm`);
-  readFileSync(wasm); // throws if the build wrote nothing
-  return wasm;
+  if (!existsSync(wasm)) throw new Error(`plugin build of ${name} wrote no ${wasm} (${r.status}):\n${r.out}`);
+  return { wasm, status: r.status, out: r.out };
+}
+
+/** buildProject() for a plugin that must build and load cleanly: the .wasm path. */
+export async function buildPlugin(name: string, source: string, memoryPages?: number): Promise<string> {
+  const r = await buildProject(name, source, memoryPages);
+  if (r.status !== 0) throw new Error(`plugin build of ${name} failed (${r.status}):\n${r.out}`);
+  return r.wasm;
 }
 
 /** The shared topology as proxy servers. */
