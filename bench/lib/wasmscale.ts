@@ -37,6 +37,10 @@ export interface WasmscaleOptions {
   /** extra node flags for the primary (forwarded to the workers by the proxy), e.g. --cpu-prof */
   nodeArgs?: string[];
   cwd?: string;
+  /** services.main.router (default first-available): a plugin name from `plugins`, or a host router. */
+  router?: string;
+  /** The `plugins` section (absolute `file` paths), e.g. { rcr: { file, config } }. */
+  plugins?: Record<string, unknown>;
 }
 
 export interface Wasmscale {
@@ -60,9 +64,10 @@ export async function startWasmscale(opts: WasmscaleOptions): Promise<Wasmscale>
     log: { level: opts.logLevel ?? 'warn', format: 'json' },
     admin: { enabled: true, host: '127.0.0.1', port: adminPort },
     servers: { db1: { address: '127.0.0.1', port: opts.backendPort } },
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
     services: {
       main: {
-        router: 'first-available',
+        router: opts.router ?? 'first-available',
         servers: ['db1'],
         user: opts.serviceUser,
         password: opts.servicePassword,
