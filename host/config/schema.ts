@@ -192,6 +192,8 @@ const plugin = z.strictObject({
   match: regex.optional(),
   exclude: regex.optional(),
   options: oneOf(['ignorecase', 'case'] as const).default('ignorecase'),
+  /** Hot-swap the plugin when its file changes (host/plugins/plugin-watch.ts). */
+  watch: bool.default(false),
 });
 
 const listener = z.strictObject({

@@ -111,6 +111,8 @@ export interface PluginConfig {
   exclude?: string;
   /** How match/exclude compare letters (default ignorecase). */
   options?: 'ignorecase' | 'case';
+  /** Hot-swap the plugin when `file` changes (default false). */
+  watch?: boolean;
 }
 
 export interface ListenerConfig {

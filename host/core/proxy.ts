@@ -6,6 +6,7 @@ import type { Config, ListenerConfig } from '../config/index.js';
 import { MonitorSet } from '../monitor/monitor-set.js';
 import { PluginSwapper, SWAP_WORKER_TIMEOUT_MS } from '../plugins/plugin-swap.js';
 import { pluginStore } from '../plugins/plugin-store.js';
+import { PluginWatcher } from '../plugins/plugin-watch.js';
 import { slotRegistry } from '../plugins/slot-registry.js';
 import { applySwap } from '../plugins/swap-apply.js';
 import { fetchAccounts } from '../session/accounts/fetch-accounts.js';
@@ -168,8 +169,11 @@ export async function startProxy(config: Config, opts: StartOptions): Promise<Pr
     ? [{ worker: 0, plugins: slotRegistry.report() }]
     : Promise.all(handles.map(async (h) => ({ worker: h.index, plugins: await h.requestPlugins() })));
 
+  const watcher = new PluginWatcher(config, swapper, log);
+
   let admin: http.Server | null = null;
   const stop = async (): Promise<void> => {
+    watcher.close();
     // Stop accepting, but close the sessions before waiting for the listeners: server.close()
     // calls back only once every connection (those handed to workers too) has ended, so waiting
     // first hung SIGTERM for as long as one client stayed connected.
