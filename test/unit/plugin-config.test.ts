@@ -43,6 +43,8 @@ describe('plugins in the configuration', () => {
       file: join(dir, 'rcr.wasm'),
       config: { router_options: ['master', 'slave'], max_replication_lag: '10s' },
       limits: { memory: 16 * 1024 * 1024, cpu_budget: 5, failure_policy: 'fail_open', max_traps: 5, trap_window: 60_000 },
+      options: 'ignorecase',
+      watch: false,
     });
     expect(c.services.main!.router).toBe('rcr');
   });
