@@ -143,8 +143,11 @@ describe('quarantine', () => {
     const v = await plugin(p.adminPort, 'probe_q');
     expect(v).toMatchObject({ quarantined: false, quarantineReasons: [], swaps: 1 });
     expect(v.workers[0]!.slots[0]).toMatchObject({ quarantined: false, quarantineReason: '', available: true, swaps: 1 });
-    // The same session is served by the new version: it was replayed into it.
+    // The same session is served by the new version: it was replayed into it (session_start
+    // with its current server), so the plugin knows it.
     expect(await echoTag()).toBe('after');
+    const known = await c.query('SESSION?').then(() => 'answered', (e: { message: string }) => e.message);
+    expect(known).toBe('known:0');
     const [sid] = await c.query<mysql.RowDataPacket[]>('SELECT 1 AS one');
     expect(sid[0]!.one).toBe(1);
   }, 120_000);
