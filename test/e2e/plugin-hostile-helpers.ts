@@ -251,9 +251,19 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
-/** GET /v1/plugins if the admin endpoint has it (null: 404, not implemented yet). */
-export async function adminPlugins(adminPort: number): Promise<unknown> {
-  const r = await fetch(`http://127.0.0.1:${adminPort}/v1/plugins`);
+/** The parts of GET /v1/plugins/<name> (host/admin/plugins-endpoint.ts) these tests read. */
+export interface PluginAdminReport {
+  name: string;
+  quarantined: boolean;
+  quarantineReasons: string[];
+  total: { calls: number; traps: number; errors: number; policyDecisions: number; quarantined: number };
+  workers: { worker: number; alive: boolean; slots: { service: string; calls: number; traps: number; quarantined: boolean; policyDecisions: number }[] }[];
+}
+
+/** GET /v1/plugins/<name> if the admin endpoint has it (null: 404, an older build without it). */
+export async function adminPlugin(adminPort: number, name: string): Promise<PluginAdminReport | null> {
+  const r = await fetch(`http://127.0.0.1:${adminPort}/v1/plugins/${encodeURIComponent(name)}`);
   if (r.status === 404) return null;
-  return r.json();
+  if (!r.ok) throw new Error(`GET /v1/plugins/${name}: HTTP ${r.status}: ${await r.text()}`);
+  return (await r.json()) as PluginAdminReport;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedTopology } from '../harness/shared.js';
 import { waitFor } from './helpers.js';
 import {
-  HOSTILE_ROUTER, buildPlugin, connect, countOf, errorOf, startHostileProxy, workerOf, type HostileProxy,
+  HOSTILE_ROUTER, adminPlugin, buildPlugin, connect, countOf, errorOf, startHostileProxy, workerOf, type HostileProxy,
 } from './plugin-hostile-helpers.js';
 
 let proxy: HostileProxy;
@@ -91,6 +91,14 @@ describe('two services using the same plugin', () => {
     await waitFor('the trap logged for service alpha', () => proxy.log().some((l) =>
       l.msg === 'plugin trapped; the call failed and the instance is replaced' && l.plugin === 'hostile' && l.service === 'alpha'), 5000, 50);
     expect(proxy.log().some((l) => l.msg === 'plugin trapped; the call failed and the instance is replaced' && l.service === 'beta')).toBe(false);
+    const report = await adminPlugin(proxy.adminPort, 'hostile');
+    if (report !== null) {
+      // One slot per service on each worker; only alpha's on worker w trapped.
+      const slots = report.workers.find((x) => x.worker === w)!.slots;
+      expect(slots.map((x) => x.service).sort()).toEqual(['alpha', 'beta']);
+      expect(slots.find((x) => x.service === 'alpha')!.traps).toBe(1);
+      expect(slots.find((x) => x.service === 'beta')!.traps).toBe(0);
+    }
   });
 });
 
