@@ -40,6 +40,11 @@ let starts: i32 = 0;
 let services = "";
 const hog: ArrayBuffer[] = [];
 
+/** Recursion without end (not a tail call: the result is used), for V8's stack limit. */
+function deeper(n: i32): i32 {
+  return n == 0 ? 0 : deeper(n + 1) + 1;
+}
+
 class HostileRouter extends Router {
   onSessionStart(session: Session, servers: ServerTable, targets: SessionTargets): void {
     starts++;
@@ -67,6 +72,8 @@ class HostileRouter extends Router {
         for (let off: u64 = 0; off < (8 << 20); off += 4096) kernel_store_u64(block + off, off + 1);
       }
       decision.error("hostile: 64 MiB allocated through the kernel");
+    } else if (sql.includes("/*recurse*/")) {
+      decision.error("hostile: depth " + deeper(1).toString());
     } else if (sql.includes("/*trap*/")) {
       unreachable();
     } else if (sql.includes("/*abort*/")) {

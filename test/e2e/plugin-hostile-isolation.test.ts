@@ -103,7 +103,8 @@ describe('two services using the same plugin', () => {
 });
 
 describe('a trap in one hook call fails only that call', () => {
-  for (const marker of ['trap', 'abort'] as const) {
+  // unreachable, abort() and a stack overflow (V8's RangeError inside the module).
+  for (const marker of ['trap', 'abort', 'recurse'] as const) {
     it(`${marker}, fail_open: the statement runs on the session's server; the next one works on a fresh instance that knows the session`, async () => {
       const [c] = await sessions('alpha', 1);
       await c!.query('SET @kept = 1234');
@@ -130,9 +131,13 @@ describe('a trap in one hook call fails only that call', () => {
     });
   }
 
-  it("abort() is logged with the plugin's message", async () => {
+  it("each trap is logged with its kind (stack overflow: 'stack'); abort() with the plugin's message", async () => {
     await waitFor('the abort message logged', () => proxy.log().some((l) =>
       l.plugin === 'hostile' && l.msg.includes('hostile abort on request')), 5000, 50);
-    expect(proxy.log().filter((l) => l.msg === 'plugin trapped; the call failed and the instance is replaced' && l.plugin === 'hostile_closed').length).toBe(2);
+    const trapped = (plugin: string) => proxy.log().filter((l) =>
+      l.msg === 'plugin trapped; the call failed and the instance is replaced' && l.plugin === plugin && l.hook === 'route').map((l) => l.kind);
+    expect(trapped('hostile_closed')).toEqual(['trap', 'trap', 'stack']);
+    // alpha's: the isolation test's trap, then this describe's three.
+    expect(trapped('hostile')).toEqual(['trap', 'trap', 'trap', 'stack']);
   });
 });

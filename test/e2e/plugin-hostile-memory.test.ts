@@ -123,7 +123,7 @@ describe('endless allocation in route()', () => {
     expect(queries).toBeGreaterThan(bystanders.length * 3);
     // Per worker ~30 instances were filled to 8 MiB and dropped: live ones are bounded by the
     // quota (2 slots x active + spare), the rest must have been freed.
-    for (const w of pids.keys()) expect(peak.get(w)! - rss0.get(w)!).toBeLessThan(96 * MiB);
+    for (const w of pids.keys()) expect(peak.get(w)! - rss0.get(w)!).toBeLessThan(128 * MiB);
   });
 
   // Host gap (reported): the sandbox allows every `extism:host/env` import, and the kernel's
