@@ -236,3 +236,42 @@ describe('quarantine after max_traps', () => {
     expect(rows).toEqual([{ id: primaryId }]);
   });
 });
+
+describe('host functions the sandbox allows, called in a loop', () => {
+  // Host gap (reported): the fuel meter charges a host call only its call expression
+  // (host/plugins/sandbox/README.md "What the meter does not see"), and wasmscale_v1.metric_add
+  // (host/plugins/host-functions.ts) costs the worker ~1 µs per call, so `while (true)
+  // metric_add(...)` holds the worker for seconds per statement with a 5 ms budget, stalling
+  // every session on it. Host functions would need to charge fuel (or check a deadline).
+  it.fails('an endless loop of host calls is stopped within the budget too (here: 100 ms, 20x the 5 ms budget)', async () => {
+    const c = await session('open');
+    const times: Record<string, number> = {};
+    for (const marker of ['clockspin', 'hostspin']) {
+      const { value: [rows], ms } = await timed(() => c.query<RowDataPacket[]>(`SELECT 6 * 7 AS v /*${marker}*/`));
+      expect(rows).toEqual([{ v: 42 }]); // fail_open: the statement itself still runs
+      times[marker] = ms;
+    }
+    console.log(`endless host-call loops with a 5 ms budget: clock_ms ${times.clockspin!.toFixed(0)} ms, metric_add ${times.hostspin!.toFixed(0)} ms`);
+    expect(times.clockspin).toBeLessThan(100);
+    expect(times.hostspin).toBeLessThan(100);
+  });
+
+  // Host gap (reported): PluginMetrics.add (host/plugins/plugin-metrics.ts) accepts any number of
+  // distinct counter names; they live in the worker's heap for the life of the slot (across
+  // instance replacements) and every one is listed by GET /v1/plugins. A plugin that adds a
+  // few thousand new names per statement grows the worker without bound.
+  it.fails('the counter names a plugin can create are bounded', async () => {
+    const c = await session('open');
+    const names = async (): Promise<number> => {
+      const r = await fetch(`http://127.0.0.1:${proxy.adminPort}/v1/plugins/spin_open`);
+      if (r.status === 404) throw new Error('no GET /v1/plugins/<name> in this build');
+      const j = (await r.json()) as { workers: { slots: { counters: Record<string, number> }[] }[] };
+      return j.workers.flatMap((w) => w.slots).reduce((n, x) => n + Object.keys(x.counters).length, 0);
+    };
+    const before = await names();
+    for (let i = 0; i < 3; i++) await c.query('SELECT 1 /*names*/'); // each runs until its fuel is gone
+    const added = (await names()) - before;
+    console.log(`3 statements added ${added} counter names (kept by the host, listed by /v1/plugins)`);
+    expect(added).toBeLessThan(1000);
+  });
+});

@@ -32,6 +32,12 @@ declare function kernel_alloc(length: u64): u64;
 @external("extism:host/env", "store_u64")
 declare function kernel_store_u64(offset: u64, value: u64): void;
 
+// Host functions, called directly (no per-call encoding in the plugin: the most host time per unit of fuel).
+@external("wasmscale_v1", "metric_add")
+declare function host_metric_add(namePtr: usize, nameLen: i32, value: f64): i32;
+@external("wasmscale_v1", "clock_ms")
+declare function host_clock_ms(): f64;
+
 /** Statements this instance routed: starts at 0 in every new instance. */
 let routed: i32 = 0;
 /** Session starts this instance was told of (a replacement instance is told them again). */
@@ -72,6 +78,23 @@ class HostileRouter extends Router {
         for (let off: u64 = 0; off < (8 << 20); off += 4096) kernel_store_u64(block + off, off + 1);
       }
       decision.error("hostile: 64 MiB allocated through the kernel");
+    } else if (sql.includes("/*hostspin*/")) {
+      // An endless loop whose body is a host call: the fuel meter charges only the call.
+      const name = String.UTF8.encode("a_counter_name_as_long_as_the_host_allows_it_64_characters_long");
+      const at = changetype<usize>(name);
+      const len = name.byteLength;
+      while (true) host_metric_add(at, len, 1);
+    } else if (sql.includes("/*clockspin*/")) {
+      let t: f64 = 0;
+      while (t >= 0) t = host_clock_ms();
+    } else if (sql.includes("/*names*/")) {
+      // Distinct counter names, kept by the host, until the fuel runs out (the prefix keeps
+      // them distinct across statements and instances).
+      const prefix = "n" + (<i64>(host_clock_ms() * 1000)).toString() + "_";
+      for (let i = 0; ; i++) {
+        const name = String.UTF8.encode(prefix + i.toString());
+        host_metric_add(changetype<usize>(name), name.byteLength, 1);
+      }
     } else if (sql.includes("/*recurse*/")) {
       decision.error("hostile: depth " + deeper(1).toString());
     } else if (sql.includes("/*trap*/")) {
