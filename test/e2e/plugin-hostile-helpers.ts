@@ -37,6 +37,8 @@ declare function kernel_store_u64(offset: u64, value: u64): void;
 declare function host_metric_add(namePtr: usize, nameLen: i32, value: f64): i32;
 @external("wasmscale_v1", "clock_ms")
 declare function host_clock_ms(): f64;
+@external("wasmscale_v1", "log")
+declare function host_log(level: i32, ptr: usize, len: i32): i32;
 
 /** Statements this instance routed: starts at 0 in every new instance. */
 let routed: i32 = 0;
@@ -95,6 +97,12 @@ class HostileRouter extends Router {
         const name = String.UTF8.encode(prefix + i.toString());
         host_metric_add(changetype<usize>(name), name.byteLength, 1);
       }
+    } else if (sql.includes("/*biglog*/")) {
+      // Three 4 MiB log lines (the host rate-limits lines, not their size).
+      const line = new Uint8Array(4 << 20);
+      line.fill(0x78);
+      for (let i = 0; i < 3; i++) host_log(2, line.dataStart, line.length);
+      decision.error("hostile: logged 3 lines of 4 MiB");
     } else if (sql.includes("/*recurse*/")) {
       decision.error("hostile: depth " + deeper(1).toString());
     } else if (sql.includes("/*trap*/")) {
