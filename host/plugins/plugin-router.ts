@@ -60,12 +60,21 @@ class PluginSession implements RouterSession {
     this.router.connected(this, server);
   }
 
+  opStarted(server: string): void {
+    this.router.opChanged(server, 1);
+  }
+
+  opEnded(server: string): void {
+    this.router.opChanged(server, -1);
+  }
+
   close(): void {
     this.router.closeSession(this);
   }
 }
 
 const NO_BACKEND: RouteDecision = { kind: 'error', message: 'no backend connection' };
+const ALL: RouteDecision = { kind: 'all' };
 const NO_BYTES = Buffer.alloc(0);
 
 export class PluginRouter implements Router {
@@ -286,6 +295,11 @@ export class PluginRouter implements Router {
     st.sessionId = s.view.id;
     st.currentServer = s.current;
     st.command = stmt.command;
+    st.kind = stmt.kind;
+    st.flags = stmt.flags;
+    st.trx = stmt.trx;
+    st.digestLo = stmt.digestLo;
+    st.digestHi = stmt.digestHi;
     st.source = stmt.payload;
     const text = stmt.command === COM_QUERY || stmt.command === COM_STMT_PREPARE;
     st.sqlStart = text ? 1 : 0;
@@ -303,15 +317,23 @@ export class PluginRouter implements Router {
       case Target.SERVER: {
         const target = this.toServer[d.serverIndex];
         if (!target) return { kind: 'error', message: `router plugin ${this.name} chose server index ${d.serverIndex}, which does not exist` };
-        // The session has one backend connection today: a different server is honoured once
-        // sessions can hold several (readwritesplit); until then it stays where it is.
         return target;
       }
+      case Target.ALL:
+        return ALL;
       case Target.ERROR:
         return { kind: 'error', message: d.message || `router plugin ${this.name} refused the statement` };
       default:
         return s.stay;
     }
+  }
+
+  /** Operations in progress per server (Statement.server_ops): the session reports each start and end. */
+  opChanged(server: string, delta: number): void {
+    const i = this.servers.findIndex((x) => x.name === server);
+    if (i < 0) return;
+    const v = this.ops[i]! + delta;
+    this.ops[i] = v < 0 ? 0 : v;
   }
 
   closeSession(s: PluginSession): void {

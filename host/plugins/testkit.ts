@@ -93,7 +93,7 @@ export class PluginTestKit {
   /** Routes one statement (COM_QUERY by default). */
   route(s: TestSession, sql: string, command = 0x03): RouteDecision {
     const payload = Buffer.concat([Buffer.from([command]), Buffer.from(sql, 'utf8')]);
-    return s.handle.route({ command, payload });
+    return s.handle.route({ command, payload, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0 });
   }
 
   endSession(s: TestSession): void {

@@ -14,6 +14,7 @@ export const Er = {
   NET_PACKETS_OUT_OF_ORDER: { code: 1156, sqlState: '08S01' },
   NET_READ_ERROR: { code: 1158, sqlState: '08S01' },
   NET_READ_INTERRUPTED: { code: 1159, sqlState: '08S01' },
+  UNKNOWN_STMT_HANDLER: { code: 1243, sqlState: 'HY000' },
   QUERY_INTERRUPTED: { code: 1317, sqlState: '70100' },
   CONNECTION_KILLED: { code: 1927, sqlState: '70100' },
   ACCOUNT_LOCKED: { code: 4151, sqlState: 'HY000' },

@@ -8,14 +8,17 @@ import { mayBeKill, parseKill } from '../protocol/kill.js';
 import { newScramble } from '../protocol/native-password.js';
 import { encodeErr, encodeOk } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
-import { ReplyTracker, type ReplyEnd, type ReplyListener } from '../protocol/reply-tracker.js';
+import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
 import { verifyNativePassword } from './authenticator.js';
 import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
+import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import type { RouterSession, SessionView } from './router.js';
-import type { ServiceContext } from './service-context.js';
+import { executeTypes, LAST_PREPARED, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
+import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
+import { SessionHistory } from './session-history.js';
+import type { BackendServer, ServiceContext } from './service-context.js';
 
 const enum Phase {
   Handshake,
@@ -24,7 +27,7 @@ const enum Phase {
   Closed,
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 const ROUTER_REFUSED = { code: 1105, sqlState: 'HY000' } as const;
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
 const MAX_HANDSHAKE_PACKET = 64 * 1024;
@@ -39,7 +42,22 @@ export interface SessionHooks {
  * by chunk while a ReplyTracker marks where each ends. Commands the proxy answers itself (KILL,
  * COM_CHANGE_USER) wait until earlier replies are complete.
  */
-export class ClientSession implements SessionView, ReplyListener {
+/** A command that involves several connections or the proxy itself (session command, prepare, replay). */
+interface MultiOp {
+  /** Replies still expected, per connection. */
+  readonly waiting: Map<BackendLink, number>;
+  /** Outcomes of the replies, in arrival order per connection. */
+  readonly outcomes: Map<BackendLink, { ok: boolean; errorCode: number; reply: Buffer | null }[]>;
+  readonly done: () => void;
+}
+
+/** MaxScale's max_sescmd_history default. */
+const HISTORY_LIMIT = 50;
+const TRX_ACTIVE = 1;
+const TRX_READ_ONLY = 2;
+const TRX_AUTOCOMMIT = 4;
+
+export class ClientSession implements SessionView, LinkOwner {
   user = '';
   database: string | null = null;
   readonly clientAddress: string;
@@ -50,13 +68,21 @@ export class ClientSession implements SessionView, ReplyListener {
   private readonly scramble = newScramble();
   private clientCaps = 0;
   private stage1: Buffer | null = null;
-  private backend: BackendConnection | null = null;
+  /** Open backend connections by server name. */
+  private readonly links = new Map<string, BackendLink>();
+  /** The connection opened at login: the session ends with it (as with MaxScale's defaults). */
+  private main: BackendLink | null = null;
+  private login: BackendLogin | null = null;
+  private readonly history = new SessionHistory(HISTORY_LIMIT);
+  private readonly stmts = new PreparedStatements();
+  private op: MultiOp | null = null;
+  /** Server status of the last reply forwarded (transaction state). */
+  private serverStatus: number = Status.AUTOCOMMIT;
   private routerSession: RouterSession | null = null;
   private filterSessions: FilterSession[] = [];
   /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
   private replyFilters: FilterSession[] = [];
   private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
-  private readonly tracker = new ReplyTracker(this);
   private infile = false;
   private busy = false;
   private backlog: FramedPacket[] = [];
@@ -85,7 +111,7 @@ export class ClientSession implements SessionView, ReplyListener {
     socket.on('drain', () => {
       if (this.backendPausedForClient) {
         this.backendPausedForClient = false;
-        this.backend?.socket.resume();
+        for (const l of this.links.values()) l.conn.socket.resume();
       }
     });
     this.handshakeTimer = setTimeout(() => {
@@ -124,7 +150,7 @@ export class ClientSession implements SessionView, ReplyListener {
 
   private advertised = 0;
   private readonly onPacketBound = (p: FramedPacket): boolean => this.onPacket(p);
-  private readonly statement: { command: number; payload: Buffer } = { command: 0, payload: EMPTY };
+  private readonly statement: { -readonly [K in keyof Statement]: Statement[K] } = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0 };
   private firstSeq = -1;
 
   // ---- input ---------------------------------------------------------------------------------
@@ -272,11 +298,13 @@ export class ClientSession implements SessionView, ReplyListener {
       maxPacket: hs.maxPacket,
       attributes: hs.attributes,
     };
+    this.login = login;
     const connected = await this.connectFirstBackend(login, seq);
     if (!connected || this.closed) return;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
-    this.socket.write(framePacket(encodeOk({ status: this.backend!.status }), seq).bytes);
+    this.serverStatus = this.main!.conn.status;
+    this.socket.write(framePacket(encodeOk({ status: this.main!.conn.status }), seq).bytes);
     this.phase = Phase.Command;
     this.framer.maxPayload = this.ctx.settings.maxAllowedPacket;
     this.armIdleTimer();
@@ -304,7 +332,7 @@ export class ClientSession implements SessionView, ReplyListener {
           be.destroy();
           return false;
         }
-        this.attachBackend(be);
+        this.attachLink(be, server);
         this.routerSession.connected(name);
         return true;
       } catch (err) {
@@ -324,36 +352,123 @@ export class ClientSession implements SessionView, ReplyListener {
     return false;
   }
 
-  private attachBackend(be: BackendConnection): void {
-    this.backend = be;
-    this.tracker.deprecateEof = (be.capabilities & Cap.DEPRECATE_EOF) !== 0;
-    be.onData = (chunk) => {
-      this.tracker.feed(chunk);
-      if (!this.socket.write(chunk) && !this.backendPausedForClient) {
-        this.backendPausedForClient = true;
-        be.socket.pause();
-      }
-    };
+  /** Makes `be` one of the session's connections (the main one if it is the first). */
+  private attachLink(be: BackendConnection, server: BackendServer): BackendLink {
+    const link = new BackendLink(be, server, this);
+    this.links.set(server.name, link);
+    if (!this.main) this.main = link;
     be.socket.on('drain', () => {
       if (this.clientPausedForBackend) {
         this.clientPausedForBackend = false;
         if (!this.busy) this.socket.resume();
       }
     });
-    be.onClose = (_hadError, err) => this.onBackendClose(be, err);
+    be.onClose = (_hadError, err) => this.onLinkClose(link, err);
+    return link;
   }
 
-  private onBackendClose(be: BackendConnection, err: Error | undefined): void {
-    if (this.closed || be !== this.backend) return;
-    const pending = this.tracker.pending;
-    this.logOnce('backend connection lost', { server: be.server.name, pending, reason: err?.message, midPacket: this.tracker.midPacket || undefined });
+  // ---- LinkOwner: what the connections report --------------------------------------------------
+
+  linkData(link: BackendLink, chunk: Buffer): void {
+    if (!this.socket.write(chunk) && !this.backendPausedForClient) {
+      this.backendPausedForClient = true;
+      link.conn.socket.pause();
+    }
+  }
+
+  linkInfile(link: BackendLink): void {
+    this.infile = true;
+    this.infileLink = link;
+  }
+
+  private infileLink: BackendLink | null = null;
+
+  linkUnexpected(link: BackendLink, firstByte: number): void {
+    // The server speaks unasked only to say it is closing (e.g. wait_timeout); the client gets it.
+    this.ctx.log.debug({ session: this.id, server: link.name, firstByte }, 'unsolicited packet from backend');
+  }
+
+  linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void {
+    const op = this.op;
+    if (op && op.waiting.has(link)) {
+      if (mode === ReplyMode.Forward) this.afterForwardedReply(link, end);
+      const list = op.outcomes.get(link) ?? [];
+      list.push({ ok: !end.error, errorCode: end.errorCode, reply: collected });
+      op.outcomes.set(link, list);
+      const left = op.waiting.get(link)! - 1;
+      if (left > 0) op.waiting.set(link, left);
+      else op.waiting.delete(link);
+      if (op.waiting.size === 0) op.done();
+      return;
+    }
+    this.afterForwardedReply(link, end);
+  }
+
+  /** Bookkeeping after a reply reached the client: filters, transaction state, deferred commands. */
+  private afterForwardedReply(link: BackendLink, end: ReplyEnd): void {
+    if (!end.error) this.serverStatus = end.status;
+    this.routerSession?.opEnded?.(link.name);
+    if (this.replyFilters.length > 0) {
+      const info = this.replyInfo;
+      info.ok = !end.error;
+      info.errorCode = end.errorCode;
+      info.server = link.name;
+      info.affectedRows = end.affectedRows;
+      info.rows = end.rows;
+      for (const f of this.replyFilters) f.reply(info);
+    }
+    if (this.deferred && this.pendingReplies() === 0) {
+      const d = this.deferred;
+      this.deferred = null;
+      // We are inside the tracker's feed(), before the chunk that ends the reply is written to
+      // the client: run the deferred command after that write, or its answer (e.g. KILL QUERY of
+      // itself, pipelined) overtakes the tail of the previous reply. busy stays set meanwhile.
+      queueMicrotask(() => {
+        if (this.closed) return;
+        this.busy = false;
+        this.runProxyCommand(d.packet, d.run);
+      });
+    }
+  }
+
+  private pendingReplies(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.pending;
+    return n;
+  }
+
+  /** The connection a reply is being received from (for KILL QUERY and errors), or null. */
+  private busyLink(): BackendLink | null {
+    for (const l of this.links.values()) if (l.pending > 0) return l;
+    return null;
+  }
+
+  private onLinkClose(link: BackendLink, err: Error | undefined): void {
+    if (this.closed || this.links.get(link.name) !== link) return;
+    this.links.delete(link.name);
+    const pending = link.pending;
+    const op = this.op;
+    if (op && op.waiting.has(link)) {
+      // A connection lost in the middle of a session command or a replay: it no longer counts.
+      op.waiting.delete(link);
+      op.outcomes.set(link, [...(op.outcomes.get(link) ?? []), { ok: false, errorCode: Er.LOST_CONNECTION.code, reply: null }]);
+      if (op.waiting.size === 0) op.done();
+      if (link !== this.main) return;
+    }
+    if (link !== this.main) {
+      if (pending === 0 || !link.forwardingOnly) {
+        this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'backend connection closed; it is reopened when needed');
+        return;
+      }
+    }
+    this.logOnce('backend connection lost', { server: link.name, pending, reason: err?.message, midPacket: link.tracker.midPacket || undefined });
     // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
     // client would misread it: only closing is clean then.
-    if (pending > 0 && this.tracker.midPacket) {
+    if (pending > 0 && link.tracker.midPacket) {
       this.close();
     } else if (pending > 0) {
-      const seq = this.tracker.midReply ? (this.tracker.lastSeq + 1) & 0xff : this.replySeq();
-      this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${be.server.name}' during query`, seq);
+      const seq = link.tracker.midReply ? (link.tracker.lastSeq + 1) & 0xff : this.replySeq();
+      this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${link.name}' during query`, seq);
     } else {
       // An idle session the server reset (MariaDB's wait_timeout does): reset the client too, so
       // it sees ECONNRESET as it does directly, not a clean end (mysql2: PROTOCOL_CONNECTION_LOST).
@@ -367,8 +482,11 @@ export class ClientSession implements SessionView, ReplyListener {
   private onCommand(p: FramedPacket): boolean {
     if (this.infile) {
       // LOAD DATA LOCAL INFILE: the file's packets go to the server until the empty one.
-      this.writeToBackend(p);
-      if (p.payload.length === 0) this.infile = false;
+      if (this.infileLink) this.writeTo(this.infileLink, p);
+      if (p.payload.length === 0) {
+        this.infile = false;
+        this.infileLink = null;
+      }
       return true;
     }
     if (p.seq !== 0) {
@@ -383,11 +501,11 @@ export class ClientSession implements SessionView, ReplyListener {
     const cmd = p.payload[0]!;
     switch (cmd) {
       case Com.QUIT:
-        this.backend?.quit();
+        for (const l of this.links.values()) l.conn.quit();
         this.close();
         return false;
       case Com.CHANGE_USER:
-        return this.runProxyCommand(p, () => this.changeUser(copyPacket(p)));
+        return this.runProxyCommand(p, (pk) => this.changeUser(copyPacket(pk)));
       case Com.PROCESS_KILL: {
         // MariaDB reads the 4-byte id whatever the length (zeros past the end) and answers 1094
         // for an unknown id; a short packet must not become 1047 here.
@@ -408,10 +526,27 @@ export class ClientSession implements SessionView, ReplyListener {
       this.sendPacket(encodeErr(Er.UNKNOWN_COM, 'Unknown command'), 1);
       return true;
     }
+    if (cmd === Com.STMT_CLOSE || cmd === Com.STMT_SEND_LONG_DATA) {
+      // No reply: the command goes to every connection that has the statement, id rewritten.
+      // A client may pipeline them behind a reply, so keep the order behind pending replies.
+      if (this.op || !this.onlyForwarding()) return this.runProxyCommand(p, (pk) => Promise.resolve(this.statementToAll(pk)));
+      this.statementToAll(p);
+      return true;
+    }
     // One reused Statement per session: routing every statement must not allocate.
     const stmt = this.statement;
     stmt.command = cmd;
     stmt.payload = p.payload;
+    stmt.trx = this.trxBits();
+    stmt.kind = 0;
+    stmt.flags = 0;
+    if ((cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE) && p.payload.length >= 5) {
+      const ps = this.stmts.get(p.payload.readUInt32LE(1));
+      if (ps) {
+        stmt.kind = ps.kind;
+        stmt.flags = ps.flags;
+      }
+    }
     if (this.filterSessions.length > 0) {
       const blocked = this.runFilters(stmt, p.lastSeq, kind !== null);
       if (blocked) {
@@ -422,15 +557,299 @@ export class ClientSession implements SessionView, ReplyListener {
     }
     const decision = this.routerSession!.route(stmt);
     stmt.payload = EMPTY;
-    if (decision.kind === 'error' || !this.backend) {
-      // A router refusing the statement is ER_UNKNOWN_ERROR (sdk/ABI.md RouteDecision); no backend at all is NO_BACKEND.
-      this.sendPacket(decision.kind === 'error' ? encodeErr(ROUTER_REFUSED, decision.message) : encodeErr(Er.NO_BACKEND, 'no backend'), 1);
+    if (decision.kind === 'error') {
+      // A router refusing the statement is ER_UNKNOWN_ERROR (sdk/ABI.md RouteDecision).
+      this.sendPacket(encodeErr(ROUTER_REFUSED, decision.message), (p.lastSeq + 1) & 0xff);
       return true;
     }
-    this.lastCmdSeq = p.lastSeq;
-    if (kind !== null) this.tracker.expect(kind);
-    this.writeToBackend(p);
+    return this.dispatch(p, cmd, kind, decision);
+  }
+
+  private trxBits(): number {
+    const st = this.serverStatus;
+    return (st & Status.IN_TRANS ? TRX_ACTIVE : 0) | (st & Status.IN_TRANS_READONLY ? TRX_READ_ONLY : 0) | (st & Status.AUTOCOMMIT ? TRX_AUTOCOMMIT : 0);
+  }
+
+  /** True when no connection but the forwarding kind of reply is pending (the fast path may go on). */
+  private onlyForwarding(): boolean {
+    for (const l of this.links.values()) if (!l.forwardingOnly) return false;
     return true;
+  }
+
+  /**
+   * Sends a routed command. The fast path — the target connection is open and no other connection
+   * has replies pending — writes it at once (pipelining stays possible); everything else (a
+   * connection to open, a session command for every connection, a prepare, replies pending
+   * elsewhere, whose order must be kept) runs as a proxy command after earlier replies.
+   */
+  private dispatch(p: FramedPacket, cmd: number, kind: ReplyKind | null, decision: RouteDecision): boolean {
+    const sessionWide = cmd === Com.INIT_DB || cmd === Com.SET_OPTION || cmd === Com.RESET_CONNECTION || cmd === Com.STMT_RESET;
+    if (cmd === Com.STMT_PREPARE) {
+      const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? '';
+      return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering));
+    }
+    if (decision.kind === 'all' || sessionWide) {
+      return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
+    }
+    let target = decision.kind === 'server' ? decision.server : '';
+    if (cmd === Com.STMT_FETCH && p.payload.length >= 5) {
+      // Rows of a cursor come from where it was opened.
+      target = this.stmts.get(p.payload.readUInt32LE(1))?.lastServer ?? target;
+    }
+    const link = this.links.get(target);
+    if (link && !this.op && this.onlyForwarding() && !this.otherPending(link)) {
+      return this.sendTo(link, p, kind);
+    }
+    return this.runProxyCommand(p, async (pk) => {
+      const l = this.links.get(target) ?? (await this.openLink(target));
+      if (l && !this.closed) this.sendTo(l, pk, kind);
+    });
+  }
+
+  private otherPending(link: BackendLink): boolean {
+    for (const l of this.links.values()) if (l !== link && l.pending > 0) return true;
+    return false;
+  }
+
+  /** Writes a command to one connection, its reply to be forwarded. */
+  private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
+    const cmd = p.payload[0];
+    if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
+      const mapped = this.mapStatement(link, p);
+      if (mapped === null) return true;
+      p = mapped;
+    }
+    this.lastCmdSeq = p.lastSeq;
+    if (kind !== null) {
+      link.expect(kind, ReplyMode.Forward);
+      this.routerSession?.opStarted?.(link.name);
+    }
+    this.writeTo(link, p);
+    return true;
+  }
+
+  /**
+   * The command with the client's statement id replaced by the connection's (in place: the
+   * payload is ours), parameter types added if this connection never got them; null (ERR sent)
+   * for an unknown statement.
+   */
+  private mapStatement(link: BackendLink, p: FramedPacket): FramedPacket | null {
+    if (p.payload.length < 5) return p;
+    const clientId = p.payload.readUInt32LE(1);
+    const ps = this.stmts.get(clientId);
+    const backendId = ps ? link.statements.get(ps.clientId) : undefined;
+    if (!ps || backendId === undefined) {
+      this.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, `Unknown prepared statement handler (${clientId === LAST_PREPARED ? -1 : clientId}) given to mysqld_stmt_execute`), (p.lastSeq + 1) & 0xff);
+      return null;
+    }
+    p.payload.writeUInt32LE(backendId, 1);
+    if (p.payload[0] !== Com.STMT_EXECUTE) return p;
+    ps.lastServer = link.name;
+    const types = executeTypes(p.payload, ps.params);
+    if (types) {
+      ps.types = Buffer.from(types);
+      link.typed.add(ps.clientId);
+    } else if (ps.params > 0 && ps.types && !link.typed.has(ps.clientId)) {
+      link.typed.add(ps.clientId);
+      return rewrittenPacket(withTypes(p.payload, ps.params, ps.types));
+    }
+    return p;
+  }
+
+  /** COM_STMT_CLOSE / COM_STMT_SEND_LONG_DATA: to every connection that has the statement. */
+  private statementToAll(p: FramedPacket): void {
+    const clientId = p.payload.length >= 5 ? p.payload.readUInt32LE(1) : 0;
+    const ps = this.stmts.get(clientId);
+    if (!ps) return; // MariaDB ignores both for an unknown id (no reply to send)
+    for (const link of this.links.values()) {
+      const id = link.statements.get(ps.clientId);
+      if (id === undefined) continue;
+      const payload = Buffer.from(p.payload);
+      payload.writeUInt32LE(id, 1);
+      this.writeTo(link, rewrittenPacket(payload));
+      if (p.payload[0] === Com.STMT_CLOSE) {
+        link.statements.delete(ps.clientId);
+        link.typed.delete(ps.clientId);
+      }
+    }
+    if (p.payload[0] === Com.STMT_CLOSE) {
+      this.stmts.delete(ps.clientId);
+      this.history.removePrepare(ps.clientId);
+    }
+  }
+
+  /** Runs `send` for the given connections and waits for the replies it announced. */
+  private multi(expected: Map<BackendLink, number>, send: () => void): Promise<MultiOp['outcomes']> {
+    return new Promise((resolve) => {
+      const op: MultiOp = {
+        waiting: expected,
+        outcomes: new Map(),
+        done: () => {
+          if (this.op === op) this.op = null;
+          resolve(op.outcomes);
+        },
+      };
+      this.op = op;
+      send();
+      if (expected.size === 0) op.done();
+    });
+  }
+
+  /**
+   * A command that changes session state (router said "all", or COM_INIT_DB & co): it runs on
+   * every open connection and goes into the history; the client gets the main connection's
+   * answer. A connection that answers differently is closed (its state no longer matches).
+   */
+  private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
+    const answering = this.main ?? [...this.links.values()][0];
+    if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
+    const cmd = p.payload[0]!;
+    const entry = cmd === Com.RESET_CONNECTION ? null : this.history.add(p.payload);
+    const targets = [...this.links.values()];
+    this.lastCmdSeq = p.lastSeq;
+    this.routerSession?.opStarted?.(answering.name);
+    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
+      for (const l of targets) {
+        let pk = p;
+        if (cmd === Com.STMT_RESET) {
+          const id = p.payload.length >= 5 ? this.stmts.get(p.payload.readUInt32LE(1)) : undefined;
+          const backendId = id ? l.statements.get(id.clientId) : undefined;
+          if (backendId === undefined) {
+            if (l === answering) this.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, 'Unknown prepared statement handler given to mysqld_stmt_reset'), 1);
+            this.op?.waiting.delete(l);
+            continue;
+          }
+          const payload = Buffer.from(p.payload);
+          payload.writeUInt32LE(backendId, 1);
+          pk = rewrittenPacket(payload);
+        }
+        l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard);
+        this.writeTo(l, pk);
+      }
+    });
+    if (this.closed) return;
+    const main = outcomes.get(answering)?.[0];
+    if (entry && main) {
+      entry.ok = main.ok;
+      entry.errorCode = main.errorCode;
+    }
+    for (const l of targets) l.historyApplied = this.history.end;
+    if (cmd === Com.RESET_CONNECTION) {
+      this.history.clear();
+      this.stmts.clear();
+      for (const l of this.links.values()) {
+        l.statements.clear();
+        l.typed.clear();
+        l.historyApplied = this.history.end;
+      }
+    }
+    for (const [l, list] of outcomes) {
+      const o = list[0];
+      if (l === answering || !o || !main || (o.ok === main.ok && o.errorCode === main.errorCode)) continue;
+      this.logOnce('a server answered a session command differently; its connection is closed', { server: l.name, expected: main.errorCode, got: o.errorCode });
+      this.dropLink(l);
+    }
+  }
+
+  /**
+   * COM_STMT_PREPARE: prepared on every open connection (any of them may run it later), the
+   * client gets the answering connection's reply with the proxy's statement id.
+   */
+  private async prepareEverywhere(p: FramedPacket, answeringName: string): Promise<void> {
+    let answering = this.links.get(answeringName);
+    if (!answering) answering = (await this.openLink(answeringName)) ?? undefined;
+    if (!answering || this.closed) return;
+    const targets = [...this.links.values()];
+    this.lastCmdSeq = p.lastSeq;
+    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
+      for (const l of targets) {
+        l.expect(2 /* ReplyKind.Prepare */, ReplyMode.Collect);
+        this.writeTo(l, p);
+      }
+    });
+    if (this.closed) return;
+    const reply = outcomes.get(answering)?.[0]?.reply;
+    if (!reply) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${answering.name}' during query`, this.replySeq());
+    const ok = readPrepareOk(reply);
+    if (!ok) {
+      this.socket.write(reply);
+      return;
+    }
+    const sql = p.payload;
+    const ps = this.stmts.add(ok.params, ok.columns, 0, 0);
+    void sql;
+    const entry = this.history.add(p.payload, ps.clientId);
+    entry.ok = true;
+    for (const [l, list] of outcomes) {
+      const r = list[0]?.reply ? readPrepareOk(list[0].reply) : null;
+      if (r) l.statements.set(ps.clientId, r.id);
+      else if (l !== answering) {
+        this.logOnce('a server could not prepare a statement the client prepared; its connection is closed', { server: l.name });
+        this.dropLink(l);
+      }
+      l.historyApplied = this.history.end;
+    }
+    setPrepareOkId(reply, ps.clientId);
+    this.socket.write(reply);
+  }
+
+  /** Closes a connection the session can no longer use (a later statement may reopen it). */
+  private dropLink(link: BackendLink): void {
+    if (link === this.main) return;
+    this.links.delete(link.name);
+    link.conn.quit();
+  }
+
+  /**
+   * Opens a connection to `name` while the session waits (lazy connect), replays the session's
+   * history on it and checks the outcomes. Answers the client with an ERR and returns null when
+   * that fails.
+   */
+  private async openLink(name: string): Promise<BackendLink | null> {
+    const server = this.ctx.servers().find((s) => s.name === name);
+    if (!server || !this.login) {
+      this.sendPacket(encodeErr(ROUTER_REFUSED, `router chose server '${name}', which is not a server of service '${this.service}'`), this.replySeq());
+      return null;
+    }
+    let conn: BackendConnection;
+    try {
+      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database: this.database }, this.ctx.settings.connectTimeoutMs);
+    } catch (err) {
+      if (this.closed) return null;
+      this.logOnce('cannot open a connection the router asked for', { server: name, reason: (err as Error).message });
+      this.sendPacket(encodeErr(Er.NO_BACKEND, `Could not connect to server '${name}': ${(err as Error).message}`), this.replySeq());
+      return null;
+    }
+    if (this.closed) {
+      conn.destroy();
+      return null;
+    }
+    const link = this.attachLink(conn, server);
+    const entries = this.history.since(0);
+    if (entries.length === 0) return link;
+    if (this.history.overflowed) this.logOnce('session command history was pruned; a new connection misses the oldest session state', { server: name, limit: HISTORY_LIMIT });
+    const outcomes = await this.multi(new Map([[link, entries.length]]), () => {
+      for (const e of entries) {
+        link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
+        this.writeTo(link, rewrittenPacket(e.payload));
+      }
+    });
+    if (this.closed) return null;
+    const got = outcomes.get(link) ?? [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const o = got[i];
+      const prepared = e.command === Com.STMT_PREPARE && o?.reply ? readPrepareOk(o.reply) : null;
+      if (prepared) link.statements.set(e.clientStmtId, prepared.id);
+      if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
+        this.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });
+        this.dropLink(link);
+        this.sendPacket(encodeErr(Er.NO_BACKEND, `Server '${name}' could not be brought to the session's state`), this.replySeq());
+        return null;
+      }
+    }
+    link.historyApplied = this.history.end;
+    return link;
   }
 
   /**
@@ -438,7 +857,7 @@ export class ClientSession implements SessionView, ReplyListener {
    * filters and the router see the new SQL); a block answers the client with the filter's ERR
    * (nothing, for a command that has no reply) and returns true.
    */
-  private runFilters(stmt: { command: number; payload: Buffer }, lastSeq: number, hasReply: boolean): boolean {
+  private runFilters(stmt: { -readonly [K in keyof Statement]: Statement[K] }, lastSeq: number, hasReply: boolean): boolean {
     for (const f of this.filterSessions) {
       const v = f.statement(stmt);
       if (v === null) continue;
@@ -457,17 +876,16 @@ export class ClientSession implements SessionView, ReplyListener {
     return false;
   }
 
-  private writeToBackend(p: FramedPacket): void {
-    const be = this.backend;
-    if (!be) return;
+  private writeTo(link: BackendLink, p: FramedPacket): void {
     let ok: boolean;
-    if (p.raw) ok = be.write(p.raw);
+    if (p.raw) ok = link.write(p.raw);
     else {
       const { parts } = framePacketParts(p.payload, p.seq);
-      be.socket.cork();
+      const socket = link.conn.socket;
+      socket.cork();
       ok = true;
-      for (const part of parts) ok = be.write(part) && ok;
-      be.socket.uncork();
+      for (const part of parts) ok = link.write(part) && ok;
+      socket.uncork();
     }
     if (!ok && !this.clientPausedForBackend) {
       this.clientPausedForBackend = true;
@@ -475,17 +893,21 @@ export class ClientSession implements SessionView, ReplyListener {
     }
   }
 
-  /** Runs a command the proxy answers itself, after every earlier reply has been forwarded. */
-  private runProxyCommand(p: FramedPacket, run: () => Promise<void>): boolean {
-    if (this.tracker.pending > 0) {
+  /**
+   * Runs a command the proxy handles itself (or a routed command that must wait), after every
+   * earlier reply has been forwarded. `run` gets the packet (a private copy when it had to wait).
+   */
+  private runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
+    if (this.pendingReplies() > 0 || this.op) {
       this.busy = true;
-      this.deferred = { packet: copyPacket(p), run };
+      const packet = copyPacket(p);
+      this.deferred = { packet, run };
       this.socket.pause();
       return true;
     }
     this.busy = true;
     this.socket.pause();
-    run()
+    run(p)
       .catch((err: unknown) => this.internalError(err))
       .finally(() => {
         this.busy = false;
@@ -494,44 +916,11 @@ export class ClientSession implements SessionView, ReplyListener {
     return true;
   }
 
-  private deferred: { packet: FramedPacket; run: () => Promise<void> } | null = null;
-
-  onReplyEnd(end: ReplyEnd): void {
-    if (this.replyFilters.length > 0) {
-      const info = this.replyInfo;
-      info.ok = !end.error;
-      info.errorCode = end.errorCode;
-      info.server = this.backend?.server.name ?? '';
-      info.affectedRows = end.affectedRows;
-      info.rows = end.rows;
-      for (const f of this.replyFilters) f.reply(info);
-    }
-    if (this.tracker.pending === 0 && this.deferred) {
-      const d = this.deferred;
-      this.deferred = null;
-      // We are inside tracker.feed(), before the chunk that ends the reply is written to the
-      // client: run the proxy's own command after that write, or its answer (e.g. KILL QUERY of
-      // itself, pipelined) overtakes the tail of the previous reply. busy stays set meanwhile.
-      queueMicrotask(() => {
-        if (this.closed) return;
-        this.busy = false;
-        this.runProxyCommand(d.packet, d.run);
-      });
-    }
-  }
-
-  onLocalInfile(): void {
-    this.infile = true;
-  }
-
-  onUnexpected(firstByte: number): void {
-    // The server speaks unasked only to say it is closing (e.g. wait_timeout); the client gets it.
-    this.ctx.log.debug({ session: this.id, firstByte }, 'unsolicited packet from backend');
-  }
+  private deferred: { packet: FramedPacket; run: (p: FramedPacket) => Promise<void> } | null = null;
 
   private async kill(id: number, query: boolean): Promise<void> {
     if (id === this.id && !query) {
-      this.backend?.quit();
+      for (const l of this.links.values()) l.conn.quit();
       return this.fail(Er.CONNECTION_KILLED, 'Connection was killed', 1);
     }
     if (id === this.id) {
@@ -540,22 +929,21 @@ export class ClientSession implements SessionView, ReplyListener {
     }
     const found = await this.ctx.kill(id, query);
     if (this.closed) return;
-    if (found) this.sendPacket(encodeOk({ status: this.backend?.status ?? Status.AUTOCOMMIT }), 1);
+    if (found) this.sendPacket(encodeOk({ status: this.serverStatus }), 1);
     else this.sendPacket(encodeErr(Er.NO_SUCH_THREAD, `Unknown thread id: ${id}`), 1);
   }
 
   /** Called for KILL from another session: stops the running statement or ends this session. */
   async killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
-    const be = this.backend;
+    const be = this.busyLink();
     if (query) {
-      if (be && this.tracker.pending > 0) await killBackendThread(be.server.name, be.threadId, true);
+      if (be) await killBackendThread(be.name, be.conn.threadId, true);
       return;
     }
     // Close first: a client killed directly just sees its connection end. Killing the backend
     // thread first raced with that thread's socket closing, which sent a 2013 ERR instead.
-    const busy = be !== null && this.tracker.pending > 0;
     this.close();
-    if (be && busy) await killBackendThread(be.server.name, be.threadId, false).catch(() => {});
+    if (be) await killBackendThread(be.name, be.conn.threadId, false).catch(() => {});
   }
 
   private async changeUser(p: FramedPacket): Promise<void> {
@@ -587,8 +975,8 @@ export class ClientSession implements SessionView, ReplyListener {
       // was not asked yet, so it still is that user too.
       return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
     }
-    const be = this.backend!;
-    const result = await be.changeUser(cu, verdict.stage1);
+    const main = this.main!;
+    const result = await main.conn.changeUser(cu, verdict.stage1);
     if (this.closed) return;
     if (!result.ok) {
       // The backend refused (e.g. unknown database) and, like MariaDB to a direct client, went
@@ -598,7 +986,16 @@ export class ClientSession implements SessionView, ReplyListener {
     this.user = cu.user;
     this.database = cu.database;
     this.stage1 = verdict.stage1;
-    be.status = result.status;
+    main.conn.status = result.status;
+    this.serverStatus = result.status;
+    // The session starts over: no history, no prepared statements. Other connections are
+    // closed rather than changed one by one; they reopen, as the new user, when needed.
+    this.history.clear();
+    this.stmts.clear();
+    main.statements.clear();
+    main.typed.clear();
+    main.historyApplied = this.history.end;
+    for (const l of [...this.links.values()]) if (l !== main) this.dropLink(l);
     this.sendPacket(encodeOk({ status: result.status }), seq);
   }
 
@@ -638,12 +1035,12 @@ export class ClientSession implements SessionView, ReplyListener {
     const ms = this.ctx.settings.idleTimeoutMs;
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.tracker.pending > 0 || this.busy) {
+      if (this.pendingReplies() > 0 || this.busy) {
         this.idleTimer?.refresh();
         return;
       }
       this.ctx.log.info({ session: this.id, user: this.user, idleTimeoutMs: ms }, 'closing idle session');
-      this.backend?.quit();
+      for (const l of this.links.values()) l.conn.quit();
       this.close();
     }, ms);
   }
@@ -660,10 +1057,12 @@ export class ClientSession implements SessionView, ReplyListener {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }
-    if (this.backend && !this.backend.isClosed) {
-      if (this.tracker.pending > 0) this.backend.destroy();
-      else this.backend.quit();
+    for (const l of this.links.values()) {
+      if (l.conn.isClosed) continue;
+      if (l.pending > 0) l.conn.destroy();
+      else l.conn.quit();
     }
+    this.op = null;
     this.routerSession?.close();
     for (const f of this.filterSessions) f.close();
     this.filterSessions = [];

@@ -34,10 +34,21 @@ export interface Statement {
   readonly command: number;
   /** The command payload, command byte included. A view: copy it to keep it. */
   readonly payload: Buffer;
+  /** Classifier kind (sdk/ABI.md Statement.kind); for COM_STMT_EXECUTE that of the prepared SQL. 0 unknown. */
+  readonly kind: number;
+  /** Classifier flags (sdk/ABI.md); 0 unknown. */
+  readonly flags: number;
+  /** Transaction state before the statement: bit 0 in a transaction, bit 1 read-only, bit 2 autocommit. */
+  readonly trx: number;
+  /** 64-bit digest of the canonical form as two u32 halves; 0 unknown. */
+  readonly digestLo: number;
+  readonly digestHi: number;
 }
 
 export type RouteDecision =
   | { readonly kind: 'server'; readonly server: string }
+  /** Every connection the session has open (and, through the history, those it opens later). */
+  | { readonly kind: 'all' }
   | { readonly kind: 'error'; readonly message: string };
 
 export interface RouterSession {
@@ -47,8 +58,11 @@ export interface RouterSession {
   readonly refusal?: string | null;
   /** Target of one statement; the host opens the connection if it does not have one yet. */
   route(stmt: Statement): RouteDecision;
-  /** The host tells the router which server a connection was opened (or lost) to. */
+  /** The host tells the router which server the session's first connection was opened to. */
   connected(server: string): void;
+  /** A statement was sent to / answered by a server (for least-current-operations balancing). */
+  opStarted?(server: string): void;
+  opEnded?(server: string): void;
   close(): void;
 }
 

@@ -45,6 +45,7 @@ describe('parseConfig', () => {
       net_read_timeout: 30_000,
       max_allowed_packet: 64 * 1024 * 1024,
       connect_timeout: 3000,
+      filters: [],
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,

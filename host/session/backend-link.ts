@@ -1,0 +1,107 @@
+// One of a session's backend connections, with what the session needs to use several at once:
+// its own ReplyTracker (replies are tracked per connection), what to do with each expected reply
+// (forward it to the client, collect it for the proxy, or consume it unseen), and the mapping of
+// the client's prepared-statement ids to this connection's.
+import { Cap } from '../protocol/constants.js';
+import { ReplyTracker, type ReplyEnd, type ReplyKind, type ReplyListener } from '../protocol/reply-tracker.js';
+import type { BackendConnection } from './backend-connection.js';
+import type { BackendServer } from './service-context.js';
+
+export const enum ReplyMode {
+  /** Bytes go to the client as they arrive (the hot path). */
+  Forward = 0,
+  /** Bytes are kept until the reply ends, then handed to the session (prepare responses). */
+  Collect = 1,
+  /** Bytes are dropped; only the outcome counts (session commands on other connections, replay). */
+  Discard = 2,
+}
+
+export interface LinkOwner {
+  /** Forwarded bytes of `link`. */
+  linkData(link: BackendLink, chunk: Buffer): void;
+  /** A reply ended; `collected` holds the bytes of a Collect reply (else null). */
+  linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void;
+  linkInfile(link: BackendLink): void;
+  linkUnexpected(link: BackendLink, firstByte: number): void;
+}
+
+export class BackendLink implements ReplyListener {
+  readonly tracker: ReplyTracker;
+  /** Client statement id → this connection's statement id. */
+  readonly statements = new Map<number, number>();
+  /** Client statement ids whose parameter types this connection has been sent. */
+  readonly typed = new Set<number>();
+  /** History entries already applied on this connection (replayed or run live). */
+  historyApplied = 0;
+  /** Expected replies' modes, oldest first (parallel to the tracker's queue). */
+  private readonly modes: ReplyMode[] = [];
+  private collected: Buffer[] = [];
+  /** Mode of the reply whose bytes are arriving now. */
+  private mode = ReplyMode.Forward;
+
+  constructor(
+    readonly conn: BackendConnection,
+    readonly server: BackendServer,
+    private readonly owner: LinkOwner,
+  ) {
+    this.tracker = new ReplyTracker(this);
+    this.tracker.deprecateEof = (conn.capabilities & Cap.DEPRECATE_EOF) !== 0;
+    conn.onData = (chunk) => this.onData(chunk);
+  }
+
+  get name(): string {
+    return this.server.name;
+  }
+
+  get pending(): number {
+    return this.tracker.pending;
+  }
+
+  /** Whether every expected reply is forwarded (nothing collected or discarded is pending). */
+  get forwardingOnly(): boolean {
+    for (const m of this.modes) if (m !== ReplyMode.Forward) return false;
+    return true;
+  }
+
+  expect(kind: ReplyKind, mode: ReplyMode): void {
+    if (this.modes.length === 0) this.mode = mode;
+    this.modes.push(mode);
+    this.tracker.expect(kind);
+  }
+
+  private onData(chunk: Buffer): void {
+    // Modes never mix inside a chunk: the session sends a collected or discarded command only
+    // when nothing else is pending on the connection, and waits for its reply.
+    const mode = this.modes.length > 0 ? this.mode : ReplyMode.Forward;
+    if (mode === ReplyMode.Forward) {
+      this.tracker.feed(chunk);
+      this.owner.linkData(this, chunk);
+    } else {
+      if (mode === ReplyMode.Collect) this.collected.push(chunk);
+      this.tracker.feed(chunk);
+    }
+  }
+
+  onReplyEnd(end: ReplyEnd): void {
+    const mode = this.modes.shift() ?? ReplyMode.Forward;
+    let bytes: Buffer | null = null;
+    if (mode === ReplyMode.Collect) {
+      bytes = this.collected.length === 1 ? this.collected[0]! : Buffer.concat(this.collected);
+      this.collected = [];
+    }
+    if (this.modes.length > 0) this.mode = this.modes[0]!;
+    this.owner.linkReplyEnd(this, end, mode, bytes);
+  }
+
+  onLocalInfile(): void {
+    this.owner.linkInfile(this);
+  }
+
+  onUnexpected(firstByte: number): void {
+    this.owner.linkUnexpected(this, firstByte);
+  }
+
+  write(data: Buffer): boolean {
+    return this.conn.write(data);
+  }
+}
