@@ -1,0 +1,261 @@
+// The canonical form of a statement and its digest. Conventions (close to MaxScale's canonical
+// form and performance_schema's digest text):
+// - string, number, hex and bit literals and `?` placeholders become `?`; NULL, TRUE and FALSE
+//   stay (they are keywords: `IS NULL` and `= ?` must not share a digest);
+// - `IN (<only literals>)` becomes `IN (...)` whatever the list's length;
+// - `VALUES (row), (row), ...` keeps the first row only;
+// - comments are dropped, an executable comment's content is kept without its markers;
+// - keywords (keywords.ts) are upper-cased, other words, `quoted` names and variables are kept;
+// - one space between tokens, none after `(` and `.`, none before `)`, `,`, `.` and `;`; a
+//   trailing `;` is dropped, `;` between statements is kept.
+// The Canon emitter streams those bytes either into the digest only (the hot path) or also into
+// a byte array (canonical(), which may allocate).
+import { Fnv64 } from './digest.js';
+import { Kw } from './keywords.js';
+import { Lexer, T_COMMENT, T_END, T_HEX, T_NUMBER, T_PARAM, T_PUNCT, T_STRING, T_WORD } from './lexer.js';
+
+const Q = 1, NUL = 2, COMMA = 3; // IN-list pending codes; signs are stored as their character
+
+// VALUES row-list states.
+const V_NONE = 0, V_EXPECT = 1, V_FIRST = 2, V_AFTER = 3, V_COMMA = 4, V_SKIP = 5;
+
+const TEXT = new Uint8Array(Buffer.from('?...NULL;,()'));
+const AT_Q = 0, AT_DOTS = 1, AT_NULL = 4, AT_SEMI = 8, AT_COMMA = 9, AT_OPEN = 10, AT_CLOSE = 11;
+
+/** Spacing classes. */
+const S_NORMAL = 0, S_TIGHT_BEFORE = 1, S_OPEN = 2, S_DOT = 3;
+
+export class Canon {
+  readonly hash = new Fnv64();
+  /** Canonical bytes, when collecting (see reset). */
+  out: Uint8Array | null = null;
+  outLen = 0;
+  private collect = false;
+  private tightAfter = true;
+  /** Something was emitted. */
+  private started = false;
+  private pendingSemi = false;
+  private lastWasIn = false;
+  private inList = false;
+  private pend = new Uint8Array(64);
+  private pendLen = 0;
+  private pendValues = 0;
+  private depth = 0;
+  private vState = V_NONE;
+  private vDepth = 0;
+  private skipDepth = 0;
+
+  /** Starts a statement text; `collect` also keeps the bytes in `out`. */
+  reset(collect: boolean): void {
+    this.hash.reset();
+    this.collect = collect;
+    if (collect && this.out === null) this.out = new Uint8Array(256);
+    this.outLen = 0;
+    this.tightAfter = true;
+    this.started = false;
+    this.pendingSemi = false;
+    this.lastWasIn = false;
+    this.inList = false;
+    this.pendLen = 0;
+    this.pendValues = 0;
+    this.depth = 0;
+    this.vState = V_NONE;
+    this.skipDepth = 0;
+  }
+
+  /** Ends the text: an IN list still open is written out as it was. */
+  finish(): void {
+    if (this.inList) this.flushList();
+  }
+
+  /** Feeds the lexer's current token (not T_COMMENT, not T_END). */
+  feed(lx: Lexer): void {
+    const type = lx.type;
+    const code = type === T_PUNCT ? lx.code : 0;
+    switch (this.vState) {
+      case V_SKIP:
+        if (code === 0x28) this.skipDepth++;
+        else if (code === 0x29 && --this.skipDepth === 0) this.vState = V_AFTER;
+        return;
+      case V_COMMA:
+        if (code === 0x28) {
+          this.vState = V_SKIP;
+          this.skipDepth = 1;
+          return;
+        }
+        this.vState = V_NONE;
+        this.text(AT_COMMA, 1, S_TIGHT_BEFORE);
+        break;
+      case V_AFTER:
+        if (code === 0x2c) {
+          this.vState = V_COMMA;
+          return;
+        }
+        this.vState = V_NONE;
+        break;
+    }
+    const literal = type === T_STRING || type === T_NUMBER || type === T_HEX || type === T_PARAM;
+    if (this.inList) {
+      if (literal || lx.kw === Kw.NULL) {
+        this.push(literal ? Q : NUL);
+        this.pendValues++;
+        return;
+      }
+      if (code === 0x2c || code === 0x2d || code === 0x2b) {
+        this.push(code === 0x2c ? COMMA : code);
+        return;
+      }
+      if (code === 0x29 && this.pendValues > 0) {
+        this.inList = false;
+        this.depth--;
+        this.text(AT_OPEN, 1, S_OPEN);
+        this.text(AT_DOTS, 3, S_NORMAL);
+        this.text(AT_CLOSE, 1, S_TIGHT_BEFORE);
+        this.lastWasIn = false;
+        return;
+      }
+      this.flushList();
+    }
+    if (code === 0x28 && this.lastWasIn) {
+      this.inList = true;
+      this.depth++;
+      this.pendLen = 0;
+      this.pendValues = 0;
+      this.lastWasIn = false;
+      return;
+    }
+    if (this.vState === V_EXPECT) {
+      if (code === 0x28) {
+        this.vState = V_FIRST;
+        this.vDepth = this.depth;
+      } else {
+        this.vState = V_NONE;
+      }
+    }
+    this.lastWasIn = false;
+    if (literal) {
+      this.text(AT_Q, 1, S_NORMAL);
+    } else if (type === T_WORD) {
+      const kw = lx.kw;
+      this.emit(lx.buf, lx.start, lx.stop, kw !== Kw.NONE, S_NORMAL);
+      if (kw === Kw.IN) this.lastWasIn = true;
+      else if (kw === Kw.VALUES || kw === Kw.VALUE) this.vState = V_EXPECT;
+    } else if (type === T_PUNCT) {
+      switch (code) {
+        case 0x28:
+          this.depth++;
+          this.emit(lx.buf, lx.start, lx.stop, false, S_OPEN);
+          break;
+        case 0x29:
+          this.depth--;
+          this.emit(lx.buf, lx.start, lx.stop, false, S_TIGHT_BEFORE);
+          if (this.vState === V_FIRST && this.depth === this.vDepth) this.vState = V_AFTER;
+          break;
+        case 0x2c:
+          this.emit(lx.buf, lx.start, lx.stop, false, S_TIGHT_BEFORE);
+          break;
+        case 0x2e:
+          this.emit(lx.buf, lx.start, lx.stop, false, S_DOT);
+          break;
+        case 0x3b:
+          if (this.started) this.pendingSemi = true; // a leading ';' is dropped
+          break;
+        default:
+          this.emit(lx.buf, lx.start, lx.stop, false, S_NORMAL);
+      }
+    } else {
+      this.emit(lx.buf, lx.start, lx.stop, false, S_NORMAL);
+    }
+  }
+
+  private push(c: number): void {
+    if (this.pendLen === this.pend.length) {
+      const n = new Uint8Array(this.pend.length * 2); // rare: lists of more than 32 values
+      n.set(this.pend);
+      this.pend = n;
+    }
+    this.pend[this.pendLen++] = c;
+  }
+
+  /** Writes a pending IN list as it was: `(` and its values. */
+  private flushList(): void {
+    this.inList = false;
+    this.text(AT_OPEN, 1, S_OPEN);
+    for (let i = 0; i < this.pendLen; i++) {
+      const c = this.pend[i]!;
+      if (c === Q) this.text(AT_Q, 1, S_NORMAL);
+      else if (c === NUL) this.text(AT_NULL, 4, S_NORMAL);
+      else if (c === COMMA) this.text(AT_COMMA, 1, S_TIGHT_BEFORE);
+      else this.emitByte(c);
+    }
+    this.pendLen = 0;
+  }
+
+  private space(spacing: number): void {
+    if (this.pendingSemi) {
+      this.pendingSemi = false;
+      this.put(TEXT[AT_SEMI]!);
+      this.tightAfter = false;
+    }
+    if (!this.tightAfter && spacing !== S_TIGHT_BEFORE && spacing !== S_DOT) this.put(0x20);
+    this.tightAfter = spacing === S_OPEN || spacing === S_DOT;
+    this.started = true;
+  }
+
+  private text(at: number, len: number, spacing: number): void {
+    this.emit(TEXT, at, at + len, false, spacing);
+  }
+
+  private emitByte(c: number): void {
+    this.space(S_NORMAL);
+    this.put(c);
+  }
+
+  private emit(buf: Uint8Array, start: number, end: number, upper: boolean, spacing: number): void {
+    this.space(spacing);
+    this.hash.range(buf, start, end, upper);
+    if (this.collect) {
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!;
+        this.store(upper && c >= 0x61 && c <= 0x7a ? c - 32 : c);
+      }
+    }
+  }
+
+  private put(c: number): void {
+    this.hash.byte(c);
+    if (this.collect) this.store(c);
+  }
+
+  private store(c: number): void {
+    let out = this.out!;
+    if (this.outLen === out.length) {
+      const n = new Uint8Array(out.length * 2);
+      n.set(out);
+      this.out = out = n;
+    }
+    out[this.outLen++] = c;
+  }
+}
+
+const lexer = new Lexer();
+const canon = new Canon();
+
+function run(buf: Uint8Array, start: number, end: number, collect: boolean): void {
+  lexer.reset(buf, start, end);
+  canon.reset(collect);
+  for (let t = lexer.next(); t !== T_END; t = lexer.next()) if (t !== T_COMMENT) canon.feed(lexer);
+  canon.finish();
+}
+
+/** The canonical form of buf[start..end) (allocates; not for the hot path). */
+export function canonical(buf: Uint8Array, start = 0, end = buf.length): string {
+  run(buf, start, end, true);
+  return Buffer.from(canon.out!.buffer, canon.out!.byteOffset, canon.outLen).toString('utf8');
+}
+
+/** The digest of buf[start..end) as an unsigned 64-bit bigint (what classify() computes). */
+export function digest(buf: Uint8Array, start = 0, end = buf.length): bigint {
+  run(buf, start, end, false);
+  return (BigInt(canon.hash.hi) << 32n) | BigInt(canon.hash.lo);
+}
