@@ -31,6 +31,11 @@ export class ServiceRuntime implements ServiceContext {
   router: Router;
   /** The service's filters, in order; empty until init() has loaded them. */
   filters: readonly Filter[] = [];
+
+  /** Plugins get classified statements; the host-only placeholder router needs none. */
+  get classifies(): boolean {
+    return this.plugin !== undefined || this.filterPlugins.length > 0;
+  }
   private readonly plugin: PluginConfig | undefined;
   private readonly filterPlugins: PluginConfig[];
   private currentGreeting: ServerGreeting | null = null;

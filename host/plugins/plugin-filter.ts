@@ -169,6 +169,11 @@ export class PluginFilter implements Filter {
     st.sessionId = s.view.id;
     st.currentServer = s.current;
     st.command = stmt.command;
+    st.kind = stmt.kind;
+    st.flags = stmt.flags;
+    st.trx = stmt.trx;
+    st.digestLo = stmt.digestLo;
+    st.digestHi = stmt.digestHi;
     st.source = stmt.payload;
     st.sqlStart = text ? 1 : 0;
     st.sqlEnd = text ? stmt.payload.length : 0;

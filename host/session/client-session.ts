@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { classify, ClassifyResult } from '../classify/index.js';
 import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
 import { decodeChangeUser } from '../protocol/change-user.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
@@ -56,6 +57,8 @@ const HISTORY_LIMIT = 50;
 const TRX_ACTIVE = 1;
 const TRX_READ_ONLY = 2;
 const TRX_AUTOCOMMIT = 4;
+/** Bits 0-2 are known (the host tracks them): without it, trx = 0 would read as "unknown". */
+const TRX_TRACKED = 8;
 
 export class ClientSession implements SessionView, LinkOwner {
   user = '';
@@ -82,6 +85,7 @@ export class ClientSession implements SessionView, LinkOwner {
   private filterSessions: FilterSession[] = [];
   /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
   private replyFilters: FilterSession[] = [];
+  private readonly classified = new ClassifyResult();
   private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
   private infile = false;
   private busy = false;
@@ -540,6 +544,15 @@ export class ClientSession implements SessionView, LinkOwner {
     stmt.trx = this.trxBits();
     stmt.kind = 0;
     stmt.flags = 0;
+    stmt.digestLo = 0;
+    stmt.digestHi = 0;
+    if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && this.ctx.classifies) {
+      const c = classify(p.payload, 1, p.payload.length, this.classified);
+      stmt.kind = c.kind;
+      stmt.flags = c.flags;
+      stmt.digestLo = c.digestLo;
+      stmt.digestHi = c.digestHi;
+    }
     if ((cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE) && p.payload.length >= 5) {
       const ps = this.stmts.get(p.payload.readUInt32LE(1));
       if (ps) {
@@ -567,7 +580,7 @@ export class ClientSession implements SessionView, LinkOwner {
 
   private trxBits(): number {
     const st = this.serverStatus;
-    return (st & Status.IN_TRANS ? TRX_ACTIVE : 0) | (st & Status.IN_TRANS_READONLY ? TRX_READ_ONLY : 0) | (st & Status.AUTOCOMMIT ? TRX_AUTOCOMMIT : 0);
+    return TRX_TRACKED | (st & Status.IN_TRANS ? TRX_ACTIVE : 0) | (st & Status.IN_TRANS_READONLY ? TRX_READ_ONLY : 0) | (st & Status.AUTOCOMMIT ? TRX_AUTOCOMMIT : 0);
   }
 
   /** True when no connection but the forwarding kind of reply is pending (the fast path may go on). */
@@ -586,7 +599,9 @@ export class ClientSession implements SessionView, LinkOwner {
     const sessionWide = cmd === Com.INIT_DB || cmd === Com.SET_OPTION || cmd === Com.RESET_CONNECTION || cmd === Com.STMT_RESET;
     if (cmd === Com.STMT_PREPARE) {
       const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? '';
-      return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering));
+      const kindOf = this.statement.kind;
+      const flags = this.statement.flags;
+      return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
     }
     if (decision.kind === 'all' || sessionWide) {
       return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
@@ -755,7 +770,7 @@ export class ClientSession implements SessionView, LinkOwner {
    * COM_STMT_PREPARE: prepared on every open connection (any of them may run it later), the
    * client gets the answering connection's reply with the proxy's statement id.
    */
-  private async prepareEverywhere(p: FramedPacket, answeringName: string): Promise<void> {
+  private async prepareEverywhere(p: FramedPacket, answeringName: string, kind: number, flags: number): Promise<void> {
     let answering = this.links.get(answeringName);
     if (!answering) answering = (await this.openLink(answeringName)) ?? undefined;
     if (!answering || this.closed) return;
@@ -775,9 +790,7 @@ export class ClientSession implements SessionView, LinkOwner {
       this.socket.write(reply);
       return;
     }
-    const sql = p.payload;
-    const ps = this.stmts.add(ok.params, ok.columns, 0, 0);
-    void sql;
+    const ps = this.stmts.add(ok.params, ok.columns, kind, flags);
     const entry = this.history.add(p.payload, ps.clientId);
     entry.ok = true;
     for (const [l, list] of outcomes) {

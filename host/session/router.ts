@@ -38,7 +38,7 @@ export interface Statement {
   readonly kind: number;
   /** Classifier flags (sdk/ABI.md); 0 unknown. */
   readonly flags: number;
-  /** Transaction state before the statement: bit 0 in a transaction, bit 1 read-only, bit 2 autocommit. */
+  /** Transaction state before the statement: bit 0 in a transaction, bit 1 read-only, bit 2 autocommit, bit 3 tracked (bits 0-2 valid). */
   readonly trx: number;
   /** 64-bit digest of the canonical form as two u32 halves; 0 unknown. */
   readonly digestLo: number;

@@ -31,6 +31,8 @@ export interface ServiceContext {
   readonly router: Router;
   /** Filters in the order statements pass through them. */
   readonly filters: readonly Filter[];
+  /** Whether statements are classified (kind, flags, digest) for the router and filters. */
+  readonly classifies: boolean;
   greeting(): ServerGreeting;
   servers(): readonly BackendServer[];
   /** KILL of a proxy session id, possibly owned by another worker. Resolves false if unknown. */

@@ -49,6 +49,8 @@ export namespace Trx {
   export const ACTIVE: u16 = 1;
   export const READ_ONLY: u16 = 2;
   export const AUTOCOMMIT: u16 = 4;
+  /** The host tracks the transaction state: ACTIVE, READ_ONLY and AUTOCOMMIT are valid. */
+  export const TRACKED: u16 = 8;
 }
 
 /** MariaDB command bytes a plugin commonly checks (Statement.command). */

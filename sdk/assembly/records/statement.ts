@@ -48,6 +48,8 @@ export class Statement {
   get inTransaction(): bool { return (this.trx & Trx.ACTIVE) != 0; }
   get readOnlyTransaction(): bool { return (this.trx & Trx.READ_ONLY) != 0; }
   get autocommit(): bool { return (this.trx & Trx.AUTOCOMMIT) != 0; }
+  /** Whether inTransaction/readOnlyTransaction/autocommit are known (the host tracks them). */
+  get trxKnown(): bool { return (this.trx & Trx.TRACKED) != 0; }
   /** Classifier flags; 0 when unknown. */
   get flags(): u32 { return u32At(this.base, this.size, OFF_FLAGS); }
   /** 64-bit hash of the canonical form; 0 when unknown. */
