@@ -96,7 +96,8 @@ export class Classifier {
     const kw = t === T_WORD ? lx.kw : 0;
     if (st.pendingVar) {
       st.pendingVar = false;
-      st.flags |= code === P_ASSIGN ? Flag.USERVAR_WRITE : Flag.USERVAR_READ;
+      // `@v := x` assigns anywhere; `@v = x` only in GET DIAGNOSTICS (elsewhere it compares).
+      st.flags |= code === P_ASSIGN || (code === 0x3d && st.head[0] === Kw.GET) ? Flag.USERVAR_WRITE : Flag.USERVAR_READ;
     }
     if (st.pendingFunc !== 0) {
       if (code === 0x28) this.func(st.pendingFunc);
@@ -124,25 +125,31 @@ export class Classifier {
     const idx = st.ntok++;
     if (idx < HEAD) st.head[idx] = t === T_WORD ? kw : -1;
     if (st.set !== SET_NONE) {
-      if (this.setToken(t, code, kw, idx)) {
-        st.prev2 = st.prev1;
-        st.prev1 = t === T_WORD ? kw : -1;
-        return;
-      }
+      if (this.setToken(t, code, kw, idx)) return this.after(t, kw);
     }
     switch (t) {
       case T_WORD:
         if (kw !== 0) this.word(kw, idx);
         break;
       case T_VAR:
-        if (st.prev1 === Kw.INTO) st.flags |= Flag.USERVAR_WRITE;
-        else st.pendingVar = true;
+        if (st.prev1 === Kw.INTO || st.intoVars) {
+          st.flags |= Flag.USERVAR_WRITE; // SELECT ... INTO @a, @b
+          st.intoVars = true;
+          return this.after(t, kw);
+        }
+        st.pendingVar = true;
         break;
       case T_SYSVAR:
         st.flags |= Flag.SYSVAR_READ;
         if (lx.kw === Kw.IDENTITY || lx.kw === Kw.LAST_INSERT_ID) st.flags |= Flag.LAST_INSERT_ID;
         break;
     }
+    this.after(t, kw);
+  }
+
+  private after(t: number, kw: number): void {
+    const st = this.st;
+    if (st.intoVars && !(t === T_PUNCT && this.lx.code === 0x2c) && t !== T_VAR) st.intoVars = false;
     st.prev2 = st.prev1;
     st.prev1 = t === T_WORD ? kw : -1;
   }
@@ -267,7 +274,7 @@ export class Classifier {
               }
           }
           st.flags |= st.setGlobal ? Flag.GLOBAL_WRITE | Flag.WRITE : Flag.SESSION_WRITE;
-          st.autocommitTarget = kw === Kw.AUTOCOMMIT;
+          st.autocommitTarget = kw === Kw.AUTOCOMMIT && !st.setGlobal;
           st.set = SET_EQ;
           return true;
         }

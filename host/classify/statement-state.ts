@@ -40,6 +40,8 @@ export class StatementState {
   sawTo = false;
   sawFrom = false;
   outfile = false;
+  /** Inside SELECT ... INTO @a, @b: the variables are written. */
+  intoVars = false;
   seqWrite = false;
   set = SET_NONE;
   setGlobal = false;
@@ -66,6 +68,7 @@ export class StatementState {
     this.sawTo = false;
     this.sawFrom = false;
     this.outfile = false;
+    this.intoVars = false;
     this.seqWrite = false;
     this.set = SET_NONE;
     this.setGlobal = false;
