@@ -83,8 +83,8 @@ export class Classifier {
     out.flags >>>= 0;
     if (digest) {
       canon.finish();
-      out.digestLo = canon.hash.lo;
-      out.digestHi = canon.hash.hi;
+      out.digestLo = canon.lo;
+      out.digestHi = canon.hi;
     }
     return out;
   }

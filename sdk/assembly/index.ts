@@ -8,6 +8,7 @@ export {
   ABI_MAJOR, ABI_MINOR, ABI_VERSION, SDK_VERSION, NO_SERVER,
   Status, Role, ServerState, StatementKind, Trx, Command, Target, TargetsAction, FilterAction,
 } from "./abi";
+export { StatementFlag, StatementKindExt } from "./classify";
 export { Plugin, Router, Filter, register } from "./plugin";
 export { Config, parseDurationMs } from "./config";
 export { JSONValue, JSONKind, JSONParse, JSONObjectWriter, parseJSON, jsonQuote } from "./json";
