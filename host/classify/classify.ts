@@ -30,18 +30,21 @@ export class ClassifyResult {
   hintEnd = 0;
 }
 
-// Functions recognised when followed by '(' and what they mean.
+// What a keyword means to word(): 0 nothing (most keywords: one table load decides), F_* a
+// function that matters when followed by '(', A_BARE_NONDET, or A_SWITCH (look closer).
 const F_LAST_ID = 1, F_LOCK = 2, F_SEQ_WRITE = 3, F_SEQ_READ = 4, F_NONDET = 5;
-const FUNC = new Uint8Array(512);
-for (const k of [Kw.LAST_INSERT_ID, Kw.FOUND_ROWS, Kw.ROW_COUNT]) FUNC[k] = F_LAST_ID;
-for (const k of [Kw.GET_LOCK, Kw.RELEASE_LOCK, Kw.IS_FREE_LOCK, Kw.IS_USED_LOCK, Kw.RELEASE_ALL_LOCKS]) FUNC[k] = F_LOCK;
-for (const k of [Kw.NEXTVAL, Kw.SETVAL]) FUNC[k] = F_SEQ_WRITE;
-FUNC[Kw.LASTVAL] = F_SEQ_READ;
+const A_BARE_NONDET = 6, A_SWITCH = 7;
+const WORD_ACT = new Uint8Array(512);
+for (const k of [Kw.LAST_INSERT_ID, Kw.FOUND_ROWS, Kw.ROW_COUNT]) WORD_ACT[k] = F_LAST_ID;
+for (const k of [Kw.GET_LOCK, Kw.RELEASE_LOCK, Kw.IS_FREE_LOCK, Kw.IS_USED_LOCK, Kw.RELEASE_ALL_LOCKS]) WORD_ACT[k] = F_LOCK;
+for (const k of [Kw.NEXTVAL, Kw.SETVAL]) WORD_ACT[k] = F_SEQ_WRITE;
+WORD_ACT[Kw.LASTVAL] = F_SEQ_READ;
 for (const k of [Kw.NOW, Kw.RAND, Kw.UUID, Kw.UUID_SHORT, Kw.SYSDATE, Kw.CURDATE, Kw.CURTIME, Kw.UNIX_TIMESTAMP,
-  Kw.UTC_TIMESTAMP, Kw.UTC_DATE, Kw.UTC_TIME, Kw.CONNECTION_ID]) FUNC[k] = F_NONDET;
-/** Non-deterministic even without parentheses. */
-const BARE_NONDET = new Uint8Array(512);
-for (const k of [Kw.CURRENT_TIMESTAMP, Kw.CURRENT_DATE, Kw.CURRENT_TIME, Kw.LOCALTIME, Kw.LOCALTIMESTAMP]) BARE_NONDET[k] = 1;
+  Kw.UTC_TIMESTAMP, Kw.UTC_DATE, Kw.UTC_TIME, Kw.CONNECTION_ID]) WORD_ACT[k] = F_NONDET;
+for (const k of [Kw.CURRENT_TIMESTAMP, Kw.CURRENT_DATE, Kw.CURRENT_TIME, Kw.LOCALTIME, Kw.LOCALTIMESTAMP]) WORD_ACT[k] = A_BARE_NONDET;
+for (const k of [Kw.SELECT, Kw.INSERT, Kw.DELETE, Kw.REPLACE, Kw.UPDATE, Kw.SHARE, Kw.ONLY, Kw.CHAIN, Kw.FOR, Kw.OUTFILE,
+  Kw.DUMPFILE, Kw.FROM, Kw.TO, Kw.SET, Kw.NOT, Kw.PROCEDURE, Kw.FUNCTION, Kw.TRIGGER, Kw.EVENT, Kw.PACKAGE, Kw.BEGIN,
+  Kw.CASE, Kw.END]) WORD_ACT[k] = A_SWITCH;
 
 export class Classifier {
   private readonly lx = new Lexer();
@@ -156,13 +159,10 @@ export class Classifier {
 
   private word(kw: number, idx: number): void {
     const st = this.st;
-    const fn = FUNC[kw]!;
-    if (fn !== 0) {
-      st.pendingFunc = fn;
-      return;
-    }
-    if (BARE_NONDET[kw] === 1) {
-      st.flags |= Flag.NON_DETERMINISTIC;
+    const act = WORD_ACT[kw]!;
+    if (act !== A_SWITCH) {
+      if (act === A_BARE_NONDET) st.flags |= Flag.NON_DETERMINISTIC;
+      else if (act !== 0) st.pendingFunc = act;
       return;
     }
     switch (kw) {
