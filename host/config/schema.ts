@@ -154,6 +154,12 @@ const service = z.strictObject({
   monitor: str().optional(),
   /** Filter plugins, in the order statements pass through them (replies: reverse order). */
   filters: z.array(str()).default([]),
+  // MaxScale's readwritesplit names: replay an open transaction on a new connection when the
+  // one it ran on is lost, comparing each result with what the client already got.
+  transaction_replay: bool.default(false),
+  transaction_replay_max_size: size(0, 1024 ** 3).default(1024 ** 2),
+  transaction_replay_attempts: intRange(1, 100).default(5),
+  transaction_replay_timeout: duration(1).default(30_000),
 });
 
 // A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and

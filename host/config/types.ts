@@ -77,6 +77,14 @@ export interface ServiceConfig {
   monitor?: string;
   /** Filter plugins (names in `plugins`), in the order statements pass through them. */
   filters: string[];
+  /** Replay an open transaction on a new connection when its connection is lost. */
+  transaction_replay: boolean;
+  /** Largest transaction (statement bytes) kept for replay; a bigger one is not replayed. */
+  transaction_replay_max_size: number;
+  /** Replays tried for one loss before the session gets an error. */
+  transaction_replay_attempts: number;
+  /** How long a replay may take in all (reconnects included), ms. */
+  transaction_replay_timeout: number;
 }
 
 export type FailurePolicy = 'fail_open' | 'fail_closed';

@@ -67,14 +67,20 @@ export class ServiceRuntime implements ServiceContext {
     this.refreshTimer.unref();
   }
 
+  /** Read on every statement: built once per configuration change, not per read. */
   get settings(): SessionSettings {
-    return {
+    return (this.cachedSettings ??= {
       idleTimeoutMs: this.cfg.idle_timeout,
       netReadTimeoutMs: this.cfg.net_read_timeout,
       maxAllowedPacket: this.cfg.max_allowed_packet,
       connectTimeoutMs: this.cfg.connect_timeout,
-    };
+      trxReplay: this.cfg.transaction_replay
+        ? { maxSize: this.cfg.transaction_replay_max_size, attempts: this.cfg.transaction_replay_attempts, timeoutMs: this.cfg.transaction_replay_timeout }
+        : null,
+    });
   }
+
+  private cachedSettings: SessionSettings | null = null;
 
   get serviceUser(): { user: string; password: string } {
     return { user: this.cfg.user, password: this.cfg.password };
@@ -83,6 +89,7 @@ export class ServiceRuntime implements ServiceContext {
   /** Applies changed runtime parameters (the server list and router are fixed for a service). */
   update(cfg: ServiceConfig, config?: Config): void {
     this.cfg = cfg;
+    this.cachedSettings = null;
     const limits = this.plugin ? config?.plugins[this.plugin.name]?.limits : undefined;
     if (limits && this.router instanceof PluginRouter) this.router.updateLimits(limits);
     for (const f of this.filters) {

@@ -40,6 +40,8 @@ export interface ReplyEnd {
   affectedRows: number;
   /** Rows in the reply's result sets (all of them, for multi-results). */
   rows: number;
+  /** The reply held at least one result set (column definitions), possibly empty. */
+  resultSet: boolean;
 }
 
 export interface ReplyListener {
@@ -94,7 +96,8 @@ export class ReplyTracker {
   private readonly prefix = Buffer.alloc(PREFIX);
   private prefixLen = 0;
   // One ReplyEnd for every reply: listeners read it during onReplyEnd and must not keep it.
-  private readonly end: ReplyEnd = { status: 0, error: false, errorCode: 0, affectedRows: 0, rows: 0 };
+  private readonly end: ReplyEnd = { status: 0, error: false, errorCode: 0, affectedRows: 0, rows: 0, resultSet: false };
+  private sets = 0;
   private rows = 0;
   private affected = 0;
 
@@ -125,6 +128,7 @@ export class ReplyTracker {
 
   reset(): void {
     this.rows = 0;
+    this.sets = 0;
     this.affected = 0;
     this.queue.length = 0;
     this.state = St.Idle;
@@ -224,6 +228,8 @@ export class ReplyTracker {
     e.errorCode = errorCode;
     e.affectedRows = error ? 0 : this.affected;
     e.rows = this.rows;
+    e.resultSet = this.sets > 0;
+    this.sets = 0;
     this.rows = 0;
     this.affected = 0;
     this.listener.onReplyEnd(e);
@@ -257,6 +263,7 @@ export class ReplyTracker {
         }
         const size = lenencSize(this.prefix, 0, this.prefixLen);
         this.left = size ? lenencValue(this.prefix, 0, size) : 0;
+        this.sets++;
         this.state = this.left > 0 ? St.ColDefs : St.Rows;
         return;
       }

@@ -19,6 +19,8 @@ export const enum ReplyMode {
 export interface LinkOwner {
   /** Forwarded bytes of `link`. */
   linkData(link: BackendLink, chunk: Buffer): void;
+  /** Bytes that arrived while no reply was expected (the server's goodbye, usually). */
+  linkUnsolicited(link: BackendLink, chunk: Buffer): void;
   /** A reply ended; `collected` holds the bytes of a Collect reply (else null). */
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void;
   linkInfile(link: BackendLink): void;
@@ -72,10 +74,17 @@ export class BackendLink implements ReplyListener {
   private onData(chunk: Buffer): void {
     // Modes never mix inside a chunk: the session sends a collected or discarded command only
     // when nothing else is pending on the connection, and waits for its reply.
-    const mode = this.modes.length > 0 ? this.mode : ReplyMode.Forward;
-    if (mode === ReplyMode.Forward) {
+    if (this.modes.length === 0) {
       this.tracker.feed(chunk);
+      this.owner.linkUnsolicited(this, chunk);
+      return;
+    }
+    const mode = this.mode;
+    if (mode === ReplyMode.Forward) {
+      // Forwarded first, then tracked: what happens at a reply's end (a transaction's
+      // fingerprint, a deferred command) sees every byte of that reply already sent.
       this.owner.linkData(this, chunk);
+      this.tracker.feed(chunk);
     } else {
       if (mode === ReplyMode.Collect) this.collected.push(chunk);
       this.tracker.feed(chunk);

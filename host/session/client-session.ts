@@ -19,6 +19,7 @@ import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
 import { executeTypes, LAST_PREPARED, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
+import { fingerprintOf, TrxLog } from './trx-log.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
 const enum Phase {
@@ -48,12 +49,26 @@ interface MultiOp {
   /** Replies still expected, per connection. */
   readonly waiting: Map<BackendLink, number>;
   /** Outcomes of the replies, in arrival order per connection. */
-  readonly outcomes: Map<BackendLink, { ok: boolean; errorCode: number; reply: Buffer | null }[]>;
+  readonly outcomes: Map<BackendLink, Outcome[]>;
   readonly done: () => void;
+}
+
+/** How one connection answered one command of a MultiOp. */
+interface Outcome {
+  ok: boolean;
+  errorCode: number;
+  /** The bytes of a collected reply. */
+  reply: Buffer | null;
+  affectedRows: number;
+  resultSet: boolean;
 }
 
 /** MaxScale's max_sescmd_history default. */
 const HISTORY_LIMIT = 50;
+/** Kind.BEGIN of host/classify (a statement that opens a transaction). */
+const CLASSIFIED_BEGIN = 4;
+/** Kind.SESSION_WRITE of host/classify. */
+const CLASSIFIED_SESSION_WRITE = 3;
 const TRX_ACTIVE = 1;
 const TRX_READ_ONLY = 2;
 const TRX_AUTOCOMMIT = 4;
@@ -79,6 +94,12 @@ export class ClientSession implements SessionView, LinkOwner {
   private readonly history = new SessionHistory(HISTORY_LIMIT);
   private readonly stmts = new PreparedStatements();
   private op: MultiOp | null = null;
+  /** The open transaction, kept while transaction_replay is on. */
+  private trx: TrxLog | null = null;
+  /** A transaction is being replayed on a new connection. */
+  private replaying = false;
+  /** A replay failed while the client was idle: its next command gets this error, then the session ends. */
+  private failureForNext: string | null = null;
   /** Server status of the last reply forwarded (transaction state). */
   private serverStatus: number = Status.AUTOCOMMIT;
   private routerSession: RouterSession | null = null;
@@ -374,10 +395,18 @@ export class ClientSession implements SessionView, LinkOwner {
   // ---- LinkOwner: what the connections report --------------------------------------------------
 
   linkData(link: BackendLink, chunk: Buffer): void {
+    if (this.trx !== null && this.trx.server === link.name) this.trx.replyBytes(chunk);
     if (!this.socket.write(chunk) && !this.backendPausedForClient) {
       this.backendPausedForClient = true;
       link.conn.socket.pause();
     }
+  }
+
+  linkUnsolicited(link: BackendLink, chunk: Buffer): void {
+    // A server that kills or times out a connection says so first (ERR 1927, 4031). With a
+    // transaction to replay the client must not see it: the connection will be replaced.
+    if (this.trx !== null && this.trx.server === link.name && this.ctx.settings.trxReplay !== null && !this.trx.tooLarge) return;
+    this.linkData(link, chunk);
   }
 
   linkInfile(link: BackendLink): void {
@@ -397,7 +426,7 @@ export class ClientSession implements SessionView, LinkOwner {
     if (op && op.waiting.has(link)) {
       if (mode === ReplyMode.Forward) this.afterForwardedReply(link, end);
       const list = op.outcomes.get(link) ?? [];
-      list.push({ ok: !end.error, errorCode: end.errorCode, reply: collected });
+      list.push({ ok: !end.error, errorCode: end.errorCode, reply: collected, affectedRows: end.affectedRows, resultSet: end.resultSet });
       op.outcomes.set(link, list);
       const left = op.waiting.get(link)! - 1;
       if (left > 0) op.waiting.set(link, left);
@@ -411,6 +440,11 @@ export class ClientSession implements SessionView, LinkOwner {
   /** Bookkeeping after a reply reached the client: filters, transaction state, deferred commands. */
   private afterForwardedReply(link: BackendLink, end: ReplyEnd): void {
     if (!end.error) this.serverStatus = end.status;
+    if (this.trx !== null && this.trx.server === link.name) {
+      this.trx.replyEnd(end);
+      // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
+      if (!end.error && !(end.status & Status.IN_TRANS)) this.trx = null;
+    }
     this.routerSession?.opEnded?.(link.name);
     if (this.replyFilters.length > 0) {
       const info = this.replyInfo;
@@ -424,9 +458,9 @@ export class ClientSession implements SessionView, LinkOwner {
     if (this.deferred && this.pendingReplies() === 0) {
       const d = this.deferred;
       this.deferred = null;
-      // We are inside the tracker's feed(), before the chunk that ends the reply is written to
-      // the client: run the deferred command after that write, or its answer (e.g. KILL QUERY of
-      // itself, pipelined) overtakes the tail of the previous reply. busy stays set meanwhile.
+      // We are inside the tracker's feed(): run the deferred command once that returns (the
+      // chunk that ended the reply is already written), so its answer (e.g. KILL QUERY of
+      // itself, pipelined) cannot overtake the tail of the previous reply. busy stays set.
       queueMicrotask(() => {
         if (this.closed) return;
         this.busy = false;
@@ -449,13 +483,20 @@ export class ClientSession implements SessionView, LinkOwner {
 
   private onLinkClose(link: BackendLink, err: Error | undefined): void {
     if (this.closed || this.links.get(link.name) !== link) return;
+    const replay = this.canReplay(link);
     this.links.delete(link.name);
+    if (replay) {
+      const wasMain = link === this.main;
+      if (wasMain) this.main = null;
+      void this.replayTransaction(link, wasMain, err).catch((e: unknown) => this.internalError(e));
+      return;
+    }
     const pending = link.pending;
     const op = this.op;
     if (op && op.waiting.has(link)) {
       // A connection lost in the middle of a session command or a replay: it no longer counts.
       op.waiting.delete(link);
-      op.outcomes.set(link, [...(op.outcomes.get(link) ?? []), { ok: false, errorCode: Er.LOST_CONNECTION.code, reply: null }]);
+      op.outcomes.set(link, [...(op.outcomes.get(link) ?? []), { ok: false, errorCode: Er.LOST_CONNECTION.code, reply: null, affectedRows: 0, resultSet: false }]);
       if (op.waiting.size === 0) op.done();
       if (link !== this.main) return;
     }
@@ -484,6 +525,10 @@ export class ClientSession implements SessionView, LinkOwner {
   // ---- commands --------------------------------------------------------------------------------
 
   private onCommand(p: FramedPacket): boolean {
+    if (this.failureForNext !== null) {
+      this.fail(Er.LOST_CONNECTION, this.failureForNext, (p.lastSeq + 1) & 0xff);
+      return false;
+    }
     if (this.infile) {
       // LOAD DATA LOCAL INFILE: the file's packets go to the server until the empty one.
       if (this.infileLink) this.writeTo(this.infileLink, p);
@@ -546,7 +591,7 @@ export class ClientSession implements SessionView, LinkOwner {
     stmt.flags = 0;
     stmt.digestLo = 0;
     stmt.digestHi = 0;
-    if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && this.ctx.classifies) {
+    if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && (this.ctx.classifies || this.ctx.settings.trxReplay !== null)) {
       const c = classify(p.payload, 1, p.payload.length, this.classified);
       stmt.kind = c.kind;
       stmt.flags = c.flags;
@@ -603,7 +648,10 @@ export class ClientSession implements SessionView, LinkOwner {
       const flags = this.statement.flags;
       return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
     }
-    if (decision.kind === 'all' || sessionWide) {
+    // A statement that only changes session state (the classifier's kind 3: SET, USE, ...) runs
+    // on every connection and goes into the history, whatever connection the router named: a
+    // connection opened later (lazy connect, transaction replay) must be in the same state.
+    if (decision.kind === 'all' || sessionWide || this.statement.kind === CLASSIFIED_SESSION_WRITE) {
       return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
     }
     let target = decision.kind === 'server' ? decision.server : '';
@@ -629,6 +677,7 @@ export class ClientSession implements SessionView, LinkOwner {
   /** Writes a command to one connection, its reply to be forwarded. */
   private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
     const cmd = p.payload[0];
+    if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
     if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
       const mapped = this.mapStatement(link, p);
       if (mapped === null) return true;
@@ -641,6 +690,17 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     this.writeTo(link, p);
     return true;
+  }
+
+  /** transaction_replay: keeps `payload` (as the client sent it) if it runs in a transaction on `link`. */
+  private recordForReplay(link: BackendLink, payload: Buffer, kind: ReplyKind | null): void {
+    const limits = this.ctx.settings.trxReplay;
+    if (limits === null || kind !== 1 /* ReplyKind.Result */) return;
+    const st = this.serverStatus;
+    const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || this.statement.kind === CLASSIFIED_BEGIN;
+    if (!inTrx) return;
+    if (this.trx === null) this.trx = new TrxLog(link.name, limits.maxSize);
+    if (this.trx.server === link.name) this.trx.add(payload, kind);
   }
 
   /**
@@ -819,36 +879,48 @@ export class ClientSession implements SessionView, LinkOwner {
    * that fails.
    */
   private async openLink(name: string): Promise<BackendLink | null> {
-    const server = this.ctx.servers().find((s) => s.name === name);
-    if (!server || !this.login) {
-      this.sendPacket(encodeErr(ROUTER_REFUSED, `router chose server '${name}', which is not a server of service '${this.service}'`), this.replySeq());
+    try {
+      return await this.connectLink(name);
+    } catch (err) {
+      if (this.closed) return null;
+      const msg = (err as Error).message;
+      this.logOnce('cannot open a connection the router asked for', { server: name, reason: msg });
+      const spec = err instanceof NotAServer ? ROUTER_REFUSED : Er.NO_BACKEND;
+      this.sendPacket(encodeErr(spec, msg), this.replySeq());
       return null;
     }
+  }
+
+  /** Opens a connection to `name` and brings it to the session's state; throws why it cannot. */
+  private async connectLink(name: string): Promise<BackendLink> {
+    const server = this.ctx.servers().find((s) => s.name === name);
+    if (!server || !this.login) throw new NotAServer(`router chose server '${name}', which is not a server of service '${this.service}'`);
     let conn: BackendConnection;
     try {
       conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database: this.database }, this.ctx.settings.connectTimeoutMs);
     } catch (err) {
-      if (this.closed) return null;
-      this.logOnce('cannot open a connection the router asked for', { server: name, reason: (err as Error).message });
-      this.sendPacket(encodeErr(Er.NO_BACKEND, `Could not connect to server '${name}': ${(err as Error).message}`), this.replySeq());
-      return null;
+      throw new Error(`Could not connect to server '${name}': ${(err as Error).message}`);
     }
     if (this.closed) {
       conn.destroy();
-      return null;
+      throw new Error('session closed');
     }
     const link = this.attachLink(conn, server);
     const entries = this.history.since(0);
     if (entries.length === 0) return link;
     if (this.history.overflowed) this.logOnce('session command history was pruned; a new connection misses the oldest session state', { server: name, limit: HISTORY_LIMIT });
-    const outcomes = await this.multi(new Map([[link, entries.length]]), () => {
-      for (const e of entries) {
+    // One at a time: a connection's reply modes must not mix inside one chunk (BackendLink).
+    const got: Outcome[] = [];
+    for (const e of entries) {
+      const outcomes = await this.multi(new Map([[link, 1]]), () => {
         link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
         this.writeTo(link, rewrittenPacket(e.payload));
-      }
-    });
-    if (this.closed) return null;
-    const got = outcomes.get(link) ?? [];
+      });
+      if (this.closed) throw new Error('session closed');
+      const o = outcomes.get(link)?.[0];
+      if (!o) break;
+      got.push(o);
+    }
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const o = got[i];
@@ -857,12 +929,113 @@ export class ClientSession implements SessionView, LinkOwner {
       if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
         this.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });
         this.dropLink(link);
-        this.sendPacket(encodeErr(Er.NO_BACKEND, `Server '${name}' could not be brought to the session's state`), this.replySeq());
-        return null;
+        throw new Error(`Server '${name}' could not be brought to the session's state`);
       }
     }
     link.historyApplied = this.history.end;
     return link;
+  }
+
+  /** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
+  private canReplay(link: BackendLink): boolean {
+    const trx = this.trx;
+    if (!trx || trx.server !== link.name || trx.tooLarge || this.ctx.settings.trxReplay === null) return false;
+    if (this.op || this.infile || this.replaying) return false;
+    // Only at a statement boundary, or before any byte of the in-flight reply reached the client.
+    return link.pending === 0 || (link.pending === 1 && !link.tracker.midReply && trx.inFlight !== null);
+  }
+
+  /**
+   * transaction_replay: a new connection to the transaction's server, the session state and the
+   * transaction's statements replayed on it, each result compared with what the client got; the
+   * statement in flight (if any) is then sent again and its reply forwarded as usual.
+   */
+  private async replayTransaction(lost: BackendLink, wasMain: boolean, err: Error | undefined): Promise<void> {
+    const limits = this.ctx.settings.trxReplay!;
+    const trx = this.trx!;
+    const deadline = Date.now() + limits.timeoutMs;
+    this.replaying = true;
+    this.busy = true;
+    this.socket.pause();
+    this.ctx.log.info({ session: this.id, server: lost.name, statements: trx.statements.length, reason: err?.message }, 'connection lost in a transaction; replaying it');
+    let lastError = 'no attempt made';
+    try {
+      for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !this.closed; attempt++) {
+        let link: BackendLink;
+        try {
+          link = await this.connectLink(lost.name);
+        } catch (e) {
+          lastError = (e as Error).message;
+          await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+          continue;
+        }
+        const done = trx.statements.filter((x) => x.fingerprint !== null);
+        // One statement at a time: each collected reply must hold exactly its own bytes.
+        const got: Outcome[] = [];
+        for (const x of done) {
+          const outcomes = await this.multi(new Map([[link, 1]]), () => {
+            link.expect(x.kind, ReplyMode.Collect);
+            this.writeTo(link, rewrittenPacket(this.forLink(x.payload, link)));
+          });
+          if (this.closed) return;
+          const o = outcomes.get(link)?.[0];
+          if (!o) break;
+          got.push(o);
+        }
+        const mismatch = done.findIndex((x, i) => {
+          const o = got[i];
+          return !o || fingerprintOf({ ...o, error: !o.ok }, o.reply) !== x.fingerprint;
+        });
+        if (mismatch >= 0) {
+          const o = got[mismatch];
+          this.logOnce('transaction replay gave different results; the transaction cannot continue', {
+            server: lost.name, statement: mismatch, expected: done[mismatch]!.fingerprint, got: o ? fingerprintOf({ ...o, error: !o.ok }, o.reply) : 'no reply',
+          });
+          this.dropLink(link);
+          this.trx = null;
+          return this.replayFailed(`Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
+        }
+        if (wasMain) this.main = link;
+        const inFlight = trx.inFlight;
+        if (inFlight) {
+          link.expect(inFlight.kind, ReplyMode.Forward);
+          this.writeTo(link, rewrittenPacket(this.forLink(inFlight.payload, link)));
+        }
+        this.ctx.log.info({ session: this.id, server: lost.name, statements: done.length, attempt }, 'transaction replayed');
+        return;
+      }
+      this.trx = null;
+      this.replayFailed(`Lost connection to backend server '${lost.name}' in a transaction; replay failed: ${lastError}`, trx.inFlight !== null);
+    } finally {
+      this.replaying = false;
+      if (!this.closed) {
+        this.busy = false;
+        this.drainBacklog();
+      }
+    }
+  }
+
+  /**
+   * The client waits for a reply: it gets the error now. An idle client gets it as the answer to
+   * its next command (an ERR out of the blue would only make it drop the connection silently).
+   */
+  private replayFailed(message: string, clientWaiting: boolean): void {
+    if (clientWaiting) return this.fail(Er.LOST_CONNECTION, message, this.replySeq());
+    this.failureForNext = message;
+  }
+
+  /** A recorded command (client statement ids) as `link` must get it. */
+  private forLink(payload: Buffer, link: BackendLink): Buffer {
+    const cmd = payload[0];
+    if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
+    const ps = this.stmts.get(payload.readUInt32LE(1));
+    const id = ps ? link.statements.get(ps.clientId) : undefined;
+    if (!ps || id === undefined) return payload;
+    let out: Buffer = Buffer.from(payload);
+    out.writeUInt32LE(id, 1);
+    if (cmd === Com.STMT_EXECUTE && ps.types && executeTypes(out, ps.params) === null) out = withTypes(out, ps.params, ps.types);
+    link.typed.add(ps.clientId);
+    return out;
   }
 
   /**
@@ -1092,5 +1265,8 @@ function rewrittenPacket(payload: Buffer): FramedPacket {
 function copyPacket(p: FramedPacket): FramedPacket {
   return { seq: p.seq, lastSeq: p.lastSeq, payload: Buffer.from(p.payload), raw: p.raw ? Buffer.from(p.raw) : null };
 }
+
+/** The router named a server the service does not have. */
+class NotAServer extends Error {}
 
 export { EMPTY };

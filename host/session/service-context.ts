@@ -10,6 +10,8 @@ export interface SessionSettings {
   netReadTimeoutMs: number;
   maxAllowedPacket: number;
   connectTimeoutMs: number;
+  /** transaction_replay and its limits (0 size: off). */
+  trxReplay: { maxSize: number; attempts: number; timeoutMs: number } | null;
 }
 
 /** What the proxy tells clients about "the server", mirrored from a backend's greeting. */

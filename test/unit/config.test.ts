@@ -46,6 +46,10 @@ describe('parseConfig', () => {
       max_allowed_packet: 64 * 1024 * 1024,
       connect_timeout: 3000,
       filters: [],
+      transaction_replay: false,
+      transaction_replay_max_size: 1024 ** 2,
+      transaction_replay_attempts: 5,
+      transaction_replay_timeout: 30_000,
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,
