@@ -160,6 +160,9 @@ const service = z.strictObject({
   transaction_replay_max_size: size(0, 1024 ** 3).default(1024 ** 2),
   transaction_replay_attempts: intRange(1, 100).default(5),
   transaction_replay_timeout: duration(1).default(30_000),
+  // A read sent to a replica first waits for the GTID it must see (MaxScale's readwritesplit names).
+  causal_reads: oneOf(['none', 'local', 'global'] as const).default('none'),
+  causal_reads_timeout: duration(1).default(10_000),
 });
 
 // A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and

@@ -85,6 +85,10 @@ export interface ServiceConfig {
   transaction_replay_attempts: number;
   /** How long a replay may take in all (reconnects included), ms. */
   transaction_replay_timeout: number;
+  /** Reads on replicas wait for the session's last write (local) or the primary's position (global). */
+  causal_reads: 'none' | 'local' | 'global';
+  /** How long such a wait may take before the read goes to the primary, ms. */
+  causal_reads_timeout: number;
 }
 
 export type FailurePolicy = 'fail_open' | 'fail_closed';

@@ -34,7 +34,7 @@ export class ServiceRuntime implements ServiceContext {
 
   /** Plugins get classified statements; the host-only placeholder router needs none. */
   get classifies(): boolean {
-    return this.plugin !== undefined || this.filterPlugins.length > 0;
+    return this.plugin !== undefined || this.filterPlugins.length > 0 || this.cfg.causal_reads !== 'none';
   }
   private readonly plugin: PluginConfig | undefined;
   private readonly filterPlugins: PluginConfig[];
@@ -77,6 +77,8 @@ export class ServiceRuntime implements ServiceContext {
       trxReplay: this.cfg.transaction_replay
         ? { maxSize: this.cfg.transaction_replay_max_size, attempts: this.cfg.transaction_replay_attempts, timeoutMs: this.cfg.transaction_replay_timeout }
         : null,
+      causalReads: this.cfg.causal_reads,
+      causalReadsTimeoutMs: this.cfg.causal_reads_timeout,
     });
   }
 

@@ -20,6 +20,7 @@ import { executeTypes, LAST_PREPARED, PreparedStatements, readPrepareOk, setPrep
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
+import { GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue } from './causal-reads.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
 const enum Phase {
@@ -67,6 +68,8 @@ interface Outcome {
 const HISTORY_LIMIT = 50;
 /** Kind.BEGIN of host/classify (a statement that opens a transaction). */
 const CLASSIFIED_BEGIN = 4;
+/** Kind.READ of host/classify. */
+const CLASSIFIED_READ = 1;
 /** Kind.SESSION_WRITE of host/classify. */
 const CLASSIFIED_SESSION_WRITE = 3;
 const TRX_ACTIVE = 1;
@@ -100,6 +103,9 @@ export class ClientSession implements SessionView, LinkOwner {
   private replaying = false;
   /** A replay failed while the client was idle: its next command gets this error, then the session ends. */
   private failureForNext: string | null = null;
+  /** causal_reads=local: a write ran on the primary since lastGtid was read. */
+  private gtidDirty = false;
+  private lastGtid: string | null = null;
   /** Server status of the last reply forwarded (transaction state). */
   private serverStatus: number = Status.AUTOCOMMIT;
   private routerSession: RouterSession | null = null;
@@ -175,7 +181,7 @@ export class ClientSession implements SessionView, LinkOwner {
 
   private advertised = 0;
   private readonly onPacketBound = (p: FramedPacket): boolean => this.onPacket(p);
-  private readonly statement: { -readonly [K in keyof Statement]: Statement[K] } = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0 };
+  private readonly statement: { -readonly [K in keyof Statement]: Statement[K] } = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '' };
   private firstSeq = -1;
 
   // ---- input ---------------------------------------------------------------------------------
@@ -591,12 +597,17 @@ export class ClientSession implements SessionView, LinkOwner {
     stmt.flags = 0;
     stmt.digestLo = 0;
     stmt.digestHi = 0;
+    stmt.hint = 0;
+    stmt.hintServer = '';
     if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && (this.ctx.classifies || this.ctx.settings.trxReplay !== null)) {
       const c = classify(p.payload, 1, p.payload.length, this.classified);
       stmt.kind = c.kind;
       stmt.flags = c.flags;
       stmt.digestLo = c.digestLo;
       stmt.digestHi = c.digestHi;
+      stmt.hint = c.hint;
+      // Only a `route to server NAME` hint sets hintStart/hintEnd; no string otherwise.
+      if (c.hintEnd > c.hintStart) stmt.hintServer = p.payload.toString('utf8', c.hintStart, c.hintEnd);
     }
     if ((cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE) && p.payload.length >= 5) {
       const ps = this.stmts.get(p.payload.readUInt32LE(1));
@@ -660,6 +671,13 @@ export class ClientSession implements SessionView, LinkOwner {
       target = this.stmts.get(p.payload.readUInt32LE(1))?.lastServer ?? target;
     }
     const link = this.links.get(target);
+    if (this.needsCausalWait(target, cmd)) {
+      return this.runProxyCommand(p, async (pk) => {
+        const where = await this.causalTarget(target);
+        const l = this.links.get(where) ?? (await this.openLink(where));
+        if (l && !this.closed) this.sendTo(l, pk, kind);
+      });
+    }
     if (link && !this.op && this.onlyForwarding() && !this.otherPending(link)) {
       return this.sendTo(link, p, kind);
     }
@@ -667,6 +685,55 @@ export class ClientSession implements SessionView, LinkOwner {
       const l = this.links.get(target) ?? (await this.openLink(target));
       if (l && !this.closed) this.sendTo(l, pk, kind);
     });
+  }
+
+  /** A read for a replica that must first wait for a GTID there (causal_reads). */
+  private needsCausalWait(target: string, cmd: number): boolean {
+    const mode = this.ctx.settings.causalReads;
+    if (mode === 'none' || (cmd !== Com.QUERY && cmd !== Com.STMT_EXECUTE) || this.statement.kind !== CLASSIFIED_READ) return false;
+    if (mode === 'local' && !this.gtidDirty && this.lastGtid === null) return false;
+    return this.ctx.servers().find((s) => s.name === target)?.role === 'replica';
+  }
+
+  /**
+   * Where a causal read goes: `replica` once it has caught up with the GTID the read must see,
+   * else (timeout, no connection) the primary.
+   */
+  private async causalTarget(replica: string): Promise<string> {
+    const mode = this.ctx.settings.causalReads;
+    const primary = this.ctx.servers().find((s) => s.role === 'primary');
+    if (!primary) return replica;
+    let pl: BackendLink | null = this.links.get(primary.name) ?? null;
+    if (mode === 'global' || this.gtidDirty) {
+      pl ??= await this.connectLink(primary.name).catch(() => null);
+      if (!pl || this.closed) return replica;
+      const link = pl;
+      const out = await this.multi(new Map([[link, 1]]), () => {
+        link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
+        this.writeTo(link, rewrittenPacket(mode === 'global' ? GLOBAL_GTID_QUERY : LOCAL_GTID_QUERY));
+      });
+      const reply = out.get(link)?.[0]?.reply;
+      const gtid = reply ? singleValue(reply, link.tracker.deprecateEof) : null;
+      this.gtidDirty = false;
+      if (gtid) this.lastGtid = gtid;
+    }
+    const gtid = this.lastGtid;
+    if (!gtid || this.closed) return replica;
+    const rl = this.links.get(replica) ?? (await this.connectLink(replica).catch(() => null));
+    if (!rl || this.closed) return primary.name;
+    let wait: Buffer;
+    try {
+      wait = gtidWaitPayload(gtid, this.ctx.settings.causalReadsTimeoutMs);
+    } catch {
+      return primary.name;
+    }
+    const res = await this.multi(new Map([[rl, 1]]), () => {
+      rl.expect(1 /* ReplyKind.Result */, ReplyMode.Discard);
+      this.writeTo(rl, rewrittenPacket(wait));
+    });
+    if (res.get(rl)?.[0]?.ok) return replica;
+    this.ctx.log.info({ session: this.id, server: replica, gtid }, 'causal read: the replica did not catch up in time; the read goes to the primary');
+    return primary.name;
   }
 
   private otherPending(link: BackendLink): boolean {
@@ -678,6 +745,7 @@ export class ClientSession implements SessionView, LinkOwner {
   private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
     const cmd = p.payload[0];
     if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
+    if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtidDirty = true;
     if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
       const mapped = this.mapStatement(link, p);
       if (mapped === null) return true;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccountSource } from './authenticator.js';
 import type { ServerAddress } from './backend-connection.js';
+import type { CausalReads } from './causal-reads.js';
 import type { Filter } from './filter.js';
 import type { Router, ServerView } from './router.js';
 
@@ -12,6 +13,8 @@ export interface SessionSettings {
   connectTimeoutMs: number;
   /** transaction_replay and its limits (0 size: off). */
   trxReplay: { maxSize: number; attempts: number; timeoutMs: number } | null;
+  causalReads: CausalReads;
+  causalReadsTimeoutMs: number;
 }
 
 /** What the proxy tells clients about "the server", mirrored from a backend's greeting. */

@@ -50,6 +50,8 @@ describe('parseConfig', () => {
       transaction_replay_max_size: 1024 ** 2,
       transaction_replay_attempts: 5,
       transaction_replay_timeout: 30_000,
+      causal_reads: 'none',
+      causal_reads_timeout: 10_000,
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,

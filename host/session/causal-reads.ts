@@ -1,0 +1,48 @@
+// causal_reads (MaxScale's readwritesplit parameter): a read sent to a replica first waits there
+// until the replica has applied the GTID the read must see — the session's own last write
+// (`local`) or everything the primary had committed when the read arrived (`global`). The wait
+// runs as one statement on the replica that fails when the wait times out, so the session can
+// tell the outcome from OK/ERR alone and send the read to the primary instead.
+
+export type CausalReads = 'none' | 'local' | 'global';
+
+/** The session's last write's GTID on the primary (MariaDB: @@last_gtid). */
+export const LOCAL_GTID_QUERY = Buffer.from('\x03SELECT @@last_gtid');
+/** Everything the primary has committed. */
+export const GLOBAL_GTID_QUERY = Buffer.from('\x03SELECT @@gtid_binlog_pos');
+
+const GTID_LIST = /^(\d+-\d+-\d+)(,\d+-\d+-\d+)*$/;
+
+/**
+ * COM_QUERY payload that waits up to `timeoutMs` for `gtid` on a replica: OK when it arrived,
+ * ERR 1242 (subquery returns more than one row) when it did not. The variable is a side effect
+ * MaxScale's implementation has too.
+ */
+export function gtidWaitPayload(gtid: string, timeoutMs: number): Buffer {
+  if (!GTID_LIST.test(gtid)) throw new Error(`not a GTID list: ${JSON.stringify(gtid)}`);
+  const seconds = (Math.max(1, timeoutMs) / 1000).toFixed(3);
+  return Buffer.from(
+    `\x03SET @wsx_causal_read = (SELECT CASE WHEN MASTER_GTID_WAIT('${gtid}', ${seconds}) = 0 THEN 1 ELSE (SELECT 1 UNION SELECT 2) END)`,
+  );
+}
+
+/**
+ * The single value of a collected one-column, one-row text result set (null for NULL, an ERR, or
+ * an unexpected shape). Packets: column count, column definition, [EOF], row, EOF or OK.
+ */
+export function singleValue(reply: Buffer, deprecateEof: boolean): string | null {
+  const packets: Buffer[] = [];
+  let pos = 0;
+  while (pos + 4 <= reply.length && packets.length < 6) {
+    const len = reply[pos]! | (reply[pos + 1]! << 8) | (reply[pos + 2]! << 16);
+    packets.push(reply.subarray(pos + 4, pos + 4 + len));
+    pos += 4 + len;
+  }
+  const first = packets[0];
+  if (!first || first[0] === 0xff || first[0] !== 1) return null;
+  const row = packets[deprecateEof ? 2 : 3];
+  if (!row || row.length === 0 || row[0] === 0xfb || row[0] === 0xff) return null;
+  if (row[0]! < 0xfb) return row.toString('utf8', 1, 1 + row[0]!);
+  if (row[0] === 0xfc && row.length >= 3) return row.toString('utf8', 3, 3 + row.readUInt16LE(1));
+  return null;
+}
