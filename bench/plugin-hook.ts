@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   inst.subscribe(p.descriptor.hooks);
   inst.initExchange();
   const route = inst.hooks.route!;
-  const rec: StatementRecord = { sessionId: 1, currentServer: 1, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, source: PAYLOAD, sqlStart: 1, sqlEnd: PAYLOAD.length };
+  const rec: StatementRecord = { sessionId: 1, currentServer: 1, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '', source: PAYLOAD, sqlStart: 1, sqlEnd: PAYLOAD.length };
   const ops = new Uint32Array(3);
   rows.push(['encodeStatement + fuel refill + wsx_route (raw export), readconnroute', measure(() => {
     inst.fuel!.refill();

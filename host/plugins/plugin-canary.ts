@@ -32,7 +32,7 @@ export async function runCanary(p: PreparedPlugin, log: Logger = pino({ level: '
     const sql = Buffer.from([COM_QUERY, ...Buffer.from('SELECT 1')]);
     const stmt: StatementRecord = {
       sessionId: CANARY_SESSION, currentServer: 0, command: COM_QUERY, kind: 0, trx: 0, flags: 0,
-      digestLo: 0, digestHi: 0, source: sql, sqlStart: 1, sqlEnd: sql.length,
+      digestLo: 0, digestHi: 0, hint: 0, hintServer: '', source: sql, sqlStart: 1, sqlEnd: sql.length,
     };
     const calls: [HookName, (ex: Exchange) => number][] = [
       ['servers', (ex) => encodeServerTable(ex, [{ name: 'canary', role: 'primary', state: 'up', weight: 1, lagMs: 0, connections: 0 }])],

@@ -73,7 +73,7 @@ export class PluginFilter implements Filter {
   private readonly failClosed: FilterVerdict;
   private readonly verdict: FilterVerdict = { action: FilterAction.Continue, text: '', errorCode: 1105, sqlState: 'HY000' };
   private readonly stmt: StatementRecord = {
-    sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0,
+    sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '',
     source: NO_BYTES, sqlStart: 0, sqlEnd: 0,
   };
   private readonly replyRec: ReplyRecord = { sessionId: 0, ok: true, errorCode: 0, server: -1, affectedRows: 0n, rows: 0n };
@@ -174,6 +174,8 @@ export class PluginFilter implements Filter {
     st.trx = stmt.trx;
     st.digestLo = stmt.digestLo;
     st.digestHi = stmt.digestHi;
+    st.hint = stmt.hint;
+    st.hintServer = stmt.hintServer;
     st.source = stmt.payload;
     st.sqlStart = text ? 1 : 0;
     st.sqlEnd = text ? stmt.payload.length : 0;

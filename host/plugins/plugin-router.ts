@@ -96,7 +96,7 @@ export class PluginRouter implements Router {
   private readonly failClosedDecision: RouteDecision;
   // Scratch records reused on every call (the hot path allocates nothing).
   private readonly stmt: StatementRecord = {
-    sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0,
+    sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '',
     source: NO_BYTES, sqlStart: 0, sqlEnd: 0,
   };
   private readonly decision: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
@@ -300,6 +300,8 @@ export class PluginRouter implements Router {
     st.trx = stmt.trx;
     st.digestLo = stmt.digestLo;
     st.digestHi = stmt.digestHi;
+    st.hint = stmt.hint;
+    st.hintServer = stmt.hintServer;
     st.source = stmt.payload;
     const text = stmt.command === COM_QUERY || stmt.command === COM_STMT_PREPARE;
     st.sqlStart = text ? 1 : 0;

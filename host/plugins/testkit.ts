@@ -9,7 +9,7 @@
 //   - `wasmscale plugin test <file.wasm> <cases.json>` (see runPluginCases for the format).
 import { pino, type Logger } from 'pino';
 import type { PluginLimits } from '../config/index.js';
-import type { RouteDecision, RouterSession, ServerRole, ServerState, ServerView } from '../session/router.js';
+import type { RouteDecision, RouterSession, ServerRole, ServerState, ServerView, Statement } from '../session/router.js';
 import { preparePlugin } from './plugin-loader.js';
 import { PluginRouter } from './plugin-router.js';
 import { PluginVersion } from './plugin-version.js';
@@ -90,10 +90,13 @@ export class PluginTestKit {
     s.current = server;
   }
 
-  /** Routes one statement (COM_QUERY by default). */
-  route(s: TestSession, sql: string, command = 0x03): RouteDecision {
+  /**
+   * Routes one statement (COM_QUERY by default). The kit does not classify: pass what the
+   * host's classifier would have found (kind, flags, trx, hint) in `fields`.
+   */
+  route(s: TestSession, sql: string, command = 0x03, fields: Partial<Pick<Statement, 'kind' | 'flags' | 'trx' | 'hint' | 'hintServer'>> = {}): RouteDecision {
     const payload = Buffer.concat([Buffer.from([command]), Buffer.from(sql, 'utf8')]);
-    return s.handle.route({ command, payload, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0 });
+    return s.handle.route({ command, payload, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '', ...fields });
   }
 
   endSession(s: TestSession): void {

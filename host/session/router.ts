@@ -43,6 +43,10 @@ export interface Statement {
   /** 64-bit digest of the canonical form as two u32 halves; 0 unknown. */
   readonly digestLo: number;
   readonly digestHi: number;
+  /** Routing hint from a comment (sdk/ABI.md Statement.hint): 0 none, 1 master, 2 slave, 3 server, 4 last. */
+  readonly hint: number;
+  /** hint 3: the server's name; '' otherwise (a constant: no string per statement without a hint). */
+  readonly hintServer: string;
 }
 
 export type RouteDecision =

@@ -3,8 +3,8 @@
 
 /** ABI major version (ABI.md §3). A plugin built with this SDK is loaded by hosts of this major. */
 export const ABI_MAJOR: i32 = 1;
-/** ABI minor version: the newest record layouts this SDK reads and writes. */
-export const ABI_MINOR: i32 = 0;
+/** ABI minor version: the newest record layouts this SDK reads and writes (1.1: Statement.hint). */
+export const ABI_MINOR: i32 = 1;
 
 /** Status codes (ABI.md §7): hooks return them negated; host functions return them. */
 export namespace Status {
@@ -42,6 +42,22 @@ export namespace StatementKind {
   export const BEGIN: u8 = 4;
   export const COMMIT: u8 = 5;
   export const ROLLBACK: u8 = 6;
+}
+
+/**
+ * Statement.hint (ABI 1.1): a routing-hint comment in the statement, `-- wasmscale route to ...`
+ * or MaxScale's `-- maxscale route to ...`. A 1.0 host sends none: NONE.
+ */
+export namespace Hint {
+  export const NONE: u8 = 0;
+  /** route to master / primary */
+  export const MASTER: u8 = 1;
+  /** route to slave / replica */
+  export const SLAVE: u8 = 2;
+  /** route to server NAME (Statement.hintServer) */
+  export const SERVER: u8 = 3;
+  /** route to last: the server the session's previous statement went to */
+  export const LAST: u8 = 4;
 }
 
 /** Statement.trx bits. */
@@ -89,4 +105,4 @@ export const NO_SERVER: u32 = 0xffffffff;
 export const ABI_VERSION: i32 = (ABI_MAJOR << 16) | ABI_MINOR;
 
 /** This SDK's version (reported in describe()). */
-export const SDK_VERSION: string = "1.0.0";
+export const SDK_VERSION: string = "1.1.0";

@@ -6,7 +6,7 @@
 // See sdk/README.md for a walk-through and sdk/ABI.md for the contract with the host.
 export {
   ABI_MAJOR, ABI_MINOR, ABI_VERSION, SDK_VERSION, NO_SERVER,
-  Status, Role, ServerState, StatementKind, Trx, Command, Target, TargetsAction, FilterAction,
+  Status, Role, ServerState, StatementKind, Trx, Command, Target, TargetsAction, FilterAction, Hint,
 } from "./abi";
 export { StatementFlag, StatementKindExt } from "./classify";
 export { Plugin, Router, Filter, register } from "./plugin";

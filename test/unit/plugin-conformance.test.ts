@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { conformance } from '../../host/plugins/abi/exchange.js';
 import { encodeReply, encodeStatement } from '../../host/plugins/abi/encode.js';
-import { decodeStatementAction } from '../../host/plugins/abi/decode.js';
+import { decodeRouteDecision, decodeStatementAction } from '../../host/plugins/abi/decode.js';
 import { PluginInstance } from '../../host/plugins/plugin-instance.js';
 import { PluginMetrics } from '../../host/plugins/plugin-metrics.js';
 import { preparePlugin } from '../../host/plugins/plugin-loader.js';
@@ -71,6 +71,11 @@ const EXPECTED_ECHO = {
   ],
   tag: 'tagged',
   serverCalls: 1,
+  // ABI 1.1 fields: no hint in the statement.
+  hint: 0,
+  hintServer: '',
+  hintServerLength: 0,
+  hintIsDb2: false,
 };
 
 describe('records travel host → SDK → host intact', () => {
@@ -127,6 +132,87 @@ describe('a later host reading a 1.0 plugin that writes the shortest records', (
   });
 });
 
+describe('ABI 1.1: routing hints in the Statement record', () => {
+  it('a 1.1 plugin reads hint and hint_server from the host, also with later fields appended', async () => {
+    for (const future of [0, 16]) {
+      conformance.futureBytes = future;
+      const kit = await PluginTestKit.load(probe, { servers: SERVERS });
+      try {
+        const s = kit.startSession();
+        const echo = (sql: string, fields: { hint: number; hintServer: string }) => {
+          const d = kit.route(s, sql, 3, fields);
+          if (d.kind !== 'error') throw new Error(`expected the echo as an error, got ${JSON.stringify(d)}`);
+          return JSON.parse(d.message) as Record<string, unknown>;
+        };
+        expect(echo('ECHO -- wasmscale route to server db2', { hint: 3, hintServer: 'db2' }))
+          .toMatchObject({ hint: 3, hintServer: 'db2', hintServerLength: 3, hintIsDb2: true, ops: [0, 0, 0] });
+        expect(echo('ECHO /* maxscale route to server dB2x */', { hint: 3, hintServer: 'dB2x' }))
+          .toMatchObject({ hint: 3, hintServer: 'dB2x', hintIsDb2: false });
+        expect(echo('ECHO -- wasmscale route to slave', { hint: 2, hintServer: '' }))
+          .toMatchObject({ hint: 2, hintServer: '', hintServerLength: 0, hintIsDb2: false });
+        expect(echo('ECHO -- route to server ü', { hint: 3, hintServer: 'ünï' }))
+          .toMatchObject({ hint: 3, hintServer: 'ünï', hintServerLength: Buffer.byteLength('ünï') });
+      } finally {
+        kit.close();
+      }
+    }
+  });
+
+  it('a 1.1 plugin given a record cut at the 1.0 layout (a 1.0 host) reads no hint', async () => {
+    const p = await preparePlugin({ name: 'probe', file: probe, config: {}, limits: TEST_LIMITS }, pino({ level: 'silent' }));
+    const inst = await PluginInstance.create({ data: p.bytes }, { name: 'probe', log: pino({ level: 'silent' }), metrics: new PluginMetrics('probe'), fuelBudget: 10_000_000 });
+    try {
+      expect(await inst.configure({})).toBeNull();
+      inst.subscribe(p.descriptor.hooks);
+      inst.initExchange();
+      const sql = 'ECHO -- wasmscale route to server db2';
+      const source = Buffer.concat([Buffer.from([3]), Buffer.from(sql)]);
+      const len = encodeStatement(inst.ex, { sessionId: 1, currentServer: 0, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 3, hintServer: 'db2', source, sqlStart: 1, sqlEnd: source.length }, [5, 6], 2);
+      // The 1.0 record ends after server_ops: size u32 .. digest (36) + sql + list of 2.
+      const len10 = 36 + sql.length + 4 + 8;
+      expect(len).toBe(len10 + 1 + 4 + 3);
+      inst.ex.dv.setUint32(inst.ex.ptr, len10, true);
+      inst.fuel?.refill();
+      const r = inst.hooks.route!(len10);
+      expect(r).toBeGreaterThan(0);
+      const d = decodeRouteDecision(inst.ex, r, { target: 0, serverIndex: 0, message: '' });
+      expect(JSON.parse(d.message)).toMatchObject({ sql, ops: [5, 6], hint: 0, hintServer: '', hintServerLength: 0, hintIsDb2: false });
+    } finally {
+      inst.close();
+    }
+  });
+
+  it('a 1.0 plugin (hand-written against the 1.0 offsets) still loads and routes on a 1.1 host', async () => {
+    // Reads sql's length at 32, finds server_ops after the text, and routes to the last server
+    // index it lists: right only if the 1.0 part of the record is where 1.0 put it.
+    // watPlugin's marker and descriptor say 1.0.
+    const bytes = watPlugin({
+      route: `(local $ops i32) (local $n i32)
+        (local.set $ops (i32.add (i32.const 4132) (i32.load (i32.const 4128))))
+        (local.set $n (i32.load (local.get $ops)))
+        (i32.store (i32.const 4096) (i32.const 12))
+        (i32.store8 (i32.const 4100) (i32.const 1))
+        (i32.store (i32.const 4104) (i32.sub (local.get $n) (i32.const 1)))
+        (i32.const 12)`,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'wasmscale-conformance-'));
+    const file = join(dir, 'old10.wasm');
+    writeFileSync(file, bytes);
+    for (const future of [0, 7]) {
+      conformance.futureBytes = future;
+      const kit = await PluginTestKit.load(file, { servers: SERVERS });
+      try {
+        const s = kit.startSession();
+        expect(kit.route(s, 'SELECT 1')).toEqual({ kind: 'server', server: 'db3' });
+        expect(kit.route(s, 'SELECT 1 -- wasmscale route to server db2', 3, { hint: 3, hintServer: 'db2' })).toEqual({ kind: 'server', server: 'db3' });
+        expect(kit.route(s, 'SELECT 2 -- wasmscale route to master', 3, { hint: 1, hintServer: '' })).toEqual({ kind: 'server', server: 'db3' });
+      } finally {
+        kit.close();
+      }
+    }
+  });
+});
+
 describe('filters: StatementAction and Reply through the SDK', () => {
   it('block, rewrite, continue, and replies reach the plugin', async () => {
     const p = await preparePlugin({ name: 'f', file: await fixturePlugin('probe-filter'), config: {}, limits: TEST_LIMITS }, pino({ level: 'silent' }));
@@ -139,7 +225,7 @@ describe('filters: StatementAction and Reply through the SDK', () => {
       inst.initExchange();
       const onStatement = (sql: string) => {
         const source = Buffer.concat([Buffer.from([3]), Buffer.from(sql)]);
-        const len = encodeStatement(inst.ex, { sessionId: 1, currentServer: 0, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, source, sqlStart: 1, sqlEnd: source.length }, [], 0);
+        const len = encodeStatement(inst.ex, { sessionId: 1, currentServer: 0, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '', source, sqlStart: 1, sqlEnd: source.length }, [], 0);
         inst.fuel?.refill();
         const r = inst.hooks.on_statement!(len);
         return r === 0 ? null : decodeStatementAction(inst.ex, r);

@@ -3,7 +3,8 @@ import type { ServerRole, ServerState } from '../../session/router.js';
 
 /** The ABI version this host speaks. It loads plugins of this major and any minor <= HOST_ABI_MINOR. */
 export const HOST_ABI_MAJOR = 1;
-export const HOST_ABI_MINOR = 0;
+/** 1.1: Statement.hint and hint_server (ABI.md §10). */
+export const HOST_ABI_MINOR = 1;
 
 /** Import module of the host functions (ABI.md §8). */
 export const HOST_MODULE = 'wasmscale_v1';
@@ -41,6 +42,9 @@ export const STATE_CODES: Record<ServerState, number> = { unknown: 0, up: 1, dow
 
 /** "No server" in u32 server-index fields. */
 export const NO_SERVER = 0xffffffff;
+
+/** Statement.hint (ABI.md §6): the classifier's Hint values (host/classify/flags.ts). */
+export const HintCode = { NONE: 0, MASTER: 1, SLAVE: 2, SERVER: 3, LAST: 4 } as const;
 
 export const Target = { KEEP: 0, SERVER: 1, ALL: 2, ERROR: 3 } as const;
 export const TargetsAction = { DEFAULT: 0, LIST: 1, REFUSE: 2 } as const;

@@ -83,11 +83,13 @@ export function encodeSessionEnd(ex: Exchange, sessionId: number): number {
 }
 
 // Statement: size u32 | session_id u32 | current_server u32 | command u8 | kind u8 | trx u16 |
-// flags u32 | sql_total u32 | digest u64 | sql str | server_ops list<u32>.
+// flags u32 | sql_total u32 | digest u64 | sql str | server_ops list<u32> | (1.1) hint u8 | hint_server str.
 export function encodeStatement(ex: Exchange, st: StatementRecord, ops: ArrayLike<number>, nOps: number): number {
   const total = st.sqlEnd - st.sqlStart;
   const sqlLen = total <= MAX_SQL_BYTES ? total : MAX_SQL_BYTES;
-  ex.reserve(36 + sqlLen + 4 + 4 * nOps + ex.futureBytes);
+  // Almost every statement has no hint: skip byteLength for the '' case.
+  const hintLen = st.hintServer.length === 0 ? 0 : Buffer.byteLength(st.hintServer);
+  ex.reserve(36 + sqlLen + 4 + 4 * nOps + 5 + hintLen + ex.futureBytes);
   const dv = ex.dv;
   const p = ex.ptr;
   dv.setUint32(p + 4, st.sessionId, true);
@@ -105,6 +107,14 @@ export function encodeStatement(ex: Exchange, st: StatementRecord, ops: ArrayLik
   dv.setUint32(at, nOps, true);
   at += 4;
   for (let i = 0; i < nOps; i++, at += 4) dv.setUint32(at, ops[i]!, true);
+  dv.setUint8(at, st.hint);
+  at += 1;
+  if (hintLen === 0) {
+    dv.setUint32(at, 0, true);
+    at += 4;
+  } else {
+    at = putStr(ex, at, st.hintServer);
+  }
   return finish(ex, putFuture(ex, at));
 }
 

@@ -36,6 +36,9 @@ export interface StatementRecord {
   /** 64-bit digest as two u32 halves (no BigInt on the hot path). */
   digestLo: number;
   digestHi: number;
+  /** Routing hint (HintCode); hintServer is the name for HintCode.SERVER, '' otherwise. ABI 1.1. */
+  hint: number;
+  hintServer: string;
   source: Buffer;
   sqlStart: number;
   sqlEnd: number;

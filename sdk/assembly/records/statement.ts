@@ -2,7 +2,7 @@
 // or allocated unless asked for (`sql` allocates; `sqlStartsWith`, `sqlByte` do not). The view is
 // valid only during the hook call that received it.
 import { NO_SERVER, Trx } from "../abi";
-import { afterStr, listAt, listCount, strLen, u16At, u32At, u64At, u8At } from "./read";
+import { afterStr, listAt, listCount, strAt, strLen, u16At, u32At, u64At, u8At } from "./read";
 import { findSession, Session } from "./session";
 
 const OFF_ID: u32 = 4;
@@ -102,6 +102,39 @@ export class Statement {
 
   /** Operations in progress on server `index` (this worker, this service); 0 if unknown. */
   serverOps(index: i32): u32 { return listAt(this.base, this.size, this.opsOffset, <u32>index, 0); }
+
+  // ABI 1.1: hint u8 and hint_server str follow server_ops. A 1.0 host's record ends before
+  // them, so they read as Hint.NONE and "".
+  private get hintOffset(): u32 {
+    const ops = this.opsOffset;
+    return ops + 4 + (listCount(this.base, this.size, ops) << 2);
+  }
+
+  /** The routing hint in the statement's comments (Hint.*); Hint.NONE if none or a 1.0 host. */
+  get hint(): u8 { return u8At(this.base, this.size, this.hintOffset); }
+
+  /** Hint.SERVER: byte length of the server name; 0 otherwise. */
+  get hintServerLength(): i32 { return <i32>strLen(this.base, this.size, this.hintOffset + 1); }
+
+  /** Hint.SERVER: the server name from `route to server NAME` (allocates); "" otherwise. */
+  get hintServer(): string { return strAt(this.base, this.size, this.hintOffset + 1); }
+
+  /**
+   * Whether the hinted server name is `name` (ASCII case-insensitive, as MaxScale compares
+   * server names). No allocation: the way to look the name up in the server table.
+   */
+  hintServerIs(name: string): bool {
+    const off = this.hintOffset + 1;
+    const n = <i32>strLen(this.base, this.size, off);
+    if (n == 0 || n != String.UTF8.byteLength(name)) return false;
+    const p = this.base + off + 4;
+    for (let i = 0; i < n; i++) {
+      const c = <u32>name.charCodeAt(i);
+      if (c > 0x7f) return String.UTF8.decodeUnsafe(p, n) == name; // non-ASCII: exact match
+      if (lower(load<u8>(p + i)) != lower(c)) return false;
+    }
+    return true;
+  }
 }
 
 /** The one statement view, re-pointed before each hook. */
