@@ -25,17 +25,17 @@ const SQL = [
   'DELETE FROM sbtest1 WHERE id=5021',
   "INSERT INTO sbtest1 (id, k, c, pad) VALUES (5021, 4998, '68487932199-96439406143-93774651418', '22195207048-70116052123')",
   'SELECT id, k FROM sbtest1 WHERE k IN (4998, 5012, 5021, 4871, 5102, 5000, 4999, 5011, 5013, 4990)',
-  'BEGIN',
-  'COMMIT',
+  'SELECT count(k) FROM sbtest1 WHERE k BETWEEN 4990 AND 4995 OR k BETWEEN 5001 AND 5006',
   // ORMs and connectors
   'SELECT `users`.* FROM `users` WHERE `users`.`id` = 42 LIMIT 1',
-  'SELECT `id`, `email`, `createdAt` FROM `Users` AS `User` WHERE `User`.`email` = \'a@b.c\' LIMIT 1;',
+  "SELECT `id`, `email`, `createdAt` FROM `Users` AS `User` WHERE `User`.`email` = 'a@b.c' LIMIT 1;",
   'INSERT INTO `posts` (`title`,`body`,`user_id`,`created_at`) VALUES (?,?,?,?)',
   'UPDATE "orders" SET "status" = \'shipped\', "updated_at" = NOW() WHERE "orders"."id" = 7',
-  'SAVEPOINT active_record_1',
-  'SET autocommit=0',
-  'SELECT @@version_comment LIMIT 1',
+  'select p1_0.id,p1_0.name,p1_0.email from Person p1_0 where p1_0.id=?',
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+  'SELECT @@version_comment LIMIT 1 /* mariadb CLI */',
   'SELECT t0.id AS id_1, t0.name AS name_2 FROM product t0 WHERE t0.category_id = 3 /* load */',
+  'START TRANSACTION /* wasmscale route to master */',
 ];
 const PAYLOADS = SQL.map((s) => Buffer.concat([Buffer.from([0x03]), Buffer.from(s)]));
 const N = PAYLOADS.length;

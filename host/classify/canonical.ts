@@ -18,7 +18,8 @@ const Q = 1, NUL = 2, COMMA = 3; // IN-list pending codes; signs are stored as t
 // VALUES row-list states.
 const V_NONE = 0, V_EXPECT = 1, V_FIRST = 2, V_AFTER = 3, V_COMMA = 4, V_SKIP = 5;
 
-const TEXT = new Uint8Array(Buffer.from('?...NULL,()'));
+// A Buffer, like the statements' own buffers, so that emit()'s byte loads see one kind of array.
+const TEXT = Buffer.from('?...NULL,()');
 const AT_Q = 0, AT_DOTS = 1, AT_NULL = 4, AT_COMMA = 8, AT_OPEN = 9, AT_CLOSE = 10;
 
 /** Spacing classes. */
@@ -208,6 +209,7 @@ export class Canon {
     this.pendLen = 0;
   }
 
+  /** The separator before a token: a pending ';' between statements, then a space unless tight. */
   private space(spacing: number): void {
     if (this.pendingSemi) {
       this.pendingSemi = false;
@@ -215,8 +217,6 @@ export class Canon {
       this.tightAfter = false;
     }
     if (!this.tightAfter && spacing !== S_TIGHT_BEFORE && spacing !== S_DOT) this.put(0x20);
-    this.tightAfter = spacing === S_OPEN || spacing === S_DOT;
-    this.started = true;
   }
 
   private text(at: number, len: number, spacing: number): void {
@@ -225,12 +225,16 @@ export class Canon {
 
   private emitByte(c: number): void {
     this.space(S_NORMAL);
+    this.tightAfter = false;
+    this.started = true;
     this.put(c);
   }
 
   /** Hashes (and collects) buf[start..end) after the separator `spacing` asks for. */
   private emit(buf: Uint8Array, start: number, end: number, upper: boolean, spacing: number): void {
-    this.space(spacing);
+    if (this.pendingSemi || !this.tightAfter) this.space(spacing);
+    this.tightAfter = spacing === S_OPEN || spacing === S_DOT;
+    this.started = true;
     // FNV-1a 64 on four 16-bit limbs (see digest.ts), inlined: this loop is the digest's cost.
     let h0 = this.h0;
     let h1 = this.h1;
@@ -252,11 +256,13 @@ export class Canon {
     this.h1 = h1;
     this.h2 = h2;
     this.h3 = h3;
-    if (this.collect) {
-      for (let i = start; i < end; i++) {
-        const c = buf[i]!;
-        this.store(upper && c >= 0x61 && c <= 0x7a ? c - 32 : c);
-      }
+    if (this.collect) this.collectRange(buf, start, end, upper);
+  }
+
+  private collectRange(buf: Uint8Array, start: number, end: number, upper: boolean): void {
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      this.store(upper && c >= 0x61 && c <= 0x7a ? c - 32 : c);
     }
   }
 
