@@ -1,5 +1,6 @@
 // Starts the real `wasmscale start` (built JavaScript in dist/, or WASMSCALE_DIST) as a child
-// process in front of one MariaDB server, the way an operator would run it.
+// process in front of one MariaDB server (or several, with a monitor), the way an operator would
+// run it.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,20 @@ export interface ProxyStats {
   workers: WorkerInfo[];
 }
 
+export interface WasmscaleServer {
+  name: string;
+  port: number;
+}
+
 export interface WasmscaleOptions {
-  backendPort: number;
+  /** The one server (db1) when `servers` is not given. */
+  backendPort?: number;
+  /** Several servers (all in the service, in this order); replaces backendPort. */
+  servers?: WasmscaleServer[];
+  /** Adds monitor `mon` (mariadbmon over every server) used by the service; the monitor's parameters (user, password, ...). */
+  monitor?: Record<string, unknown>;
+  /** Extra parameters of services.main (YAML names). */
+  service?: Record<string, unknown>;
   serviceUser: string;
   servicePassword: string;
   workers: number | 'auto';
@@ -59,19 +72,25 @@ export async function startWasmscale(opts: WasmscaleOptions): Promise<Wasmscale>
   checkBuilt();
   const port = await freePort();
   const adminPort = await freePort();
+  const servers: WasmscaleServer[] = opts.servers ?? (opts.backendPort !== undefined ? [{ name: 'db1', port: opts.backendPort }] : []);
+  if (servers.length === 0) throw new Error('startWasmscale: give backendPort or servers');
+  const names = servers.map((s) => s.name);
   const config = {
     workers: opts.workers,
     log: { level: opts.logLevel ?? 'warn', format: 'json' },
     admin: { enabled: true, host: '127.0.0.1', port: adminPort },
-    servers: { db1: { address: '127.0.0.1', port: opts.backendPort } },
+    servers: Object.fromEntries(servers.map((s) => [s.name, { address: '127.0.0.1', port: s.port }])),
+    ...(opts.monitor ? { monitors: { mon: { module: 'mariadbmon', servers: names, ...opts.monitor } } } : {}),
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     services: {
       main: {
         router: opts.router ?? 'first-available',
-        servers: ['db1'],
+        servers: names,
         user: opts.serviceUser,
         password: opts.servicePassword,
         idle_timeout: 0,
+        ...(opts.monitor ? { monitor: 'mon' } : {}),
+        ...opts.service,
       },
     },
     listeners: { main: { service: 'main', host: '127.0.0.1', port } },
