@@ -11,7 +11,7 @@ import type { StatementRecord } from './abi/records.js';
 import { PluginLoadError } from './plugin-loader.js';
 import { PluginInstance } from './plugin-instance.js';
 import { PluginMetrics } from './plugin-metrics.js';
-import type { PreparedPlugin } from './prepared-plugin.js';
+import { memoryPages, type PreparedPlugin } from './prepared-plugin.js';
 import { fuelForMs } from './sandbox/fuel.js';
 
 const COM_QUERY = 0x03;
@@ -21,7 +21,7 @@ const CANARY_SESSION = 0x7fff_fff0;
 export async function runCanary(p: PreparedPlugin, log: Logger = pino({ level: 'silent' })): Promise<void> {
   const metrics = new PluginMetrics(p.name);
   const inst = await PluginInstance.create({ data: p.bytes }, {
-    name: p.name, log, metrics, fuelBudget: p.limits.fuel ?? fuelForMs(p.limits.cpu_budget),
+    name: p.name, log, metrics, fuelBudget: p.limits.fuel ?? fuelForMs(p.limits.cpu_budget), memoryQuota: memoryPages(p.limits) * 65536,
   });
   try {
     const refused = await inst.configure(p.config);

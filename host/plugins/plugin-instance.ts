@@ -1,24 +1,25 @@
-// One live instance of a plugin module. Extism creates it and carries the rare lifecycle calls
-// (describe, configure: Extism's input/output convention); the hot-path hooks are the raw
-// exports of the same WebAssembly.Instance (plugin.getInstance()), called synchronously with a
-// record in the exchange buffer. Extism 1.0.3's call context grows with every call and fails
-// after 16,384 of them unless reset(): only lifecycle calls go through it, and each is
-// followed by reset().
+// One live instance of a plugin module. It is made synchronously (new WebAssembly.Instance) with
+// Extism's kernel as its `extism:host/env` (kernel.ts), which carries the rare lifecycle calls
+// (describe, configure: Extism's input/output convention, driven synchronously); the hot-path
+// hooks are the raw exports, called synchronously with a record in the exchange buffer. The
+// kernel's blocks are dropped after every lifecycle call, and after a hook call that allocated
+// any (Extism 1.0.3 keeps them until reset()).
+//
+// Synchronous creation is what lets a slot replace a trapped instance inside the call that
+// trapped even when its warm spare is used up (plugin-slot.ts). Only the one-time loadKernel()
+// is asynchronous; create() awaits it, createSync() requires it.
 import type { Logger } from 'pino';
 import { HOOKS, type HookName } from './abi/constants.js';
 import { Exchange } from './abi/exchange.js';
-import { loadExtism, type ExtismPlugin } from './extism.js';
-import { HostEnv } from './host-functions.js';
+import { HostEnv, hostLimitFor } from './host-functions.js';
+import { Kernel, kernelLoaded, loadKernel } from './kernel.js';
 import type { PluginMetrics } from './plugin-metrics.js';
-import { createFuelMeter, FUEL_SET_EXPORT, fuelForMs, type FuelMeter } from './sandbox/fuel.js';
+import { createFuelMeter, FUEL_SET_EXPORT, fuelForMs, msForFuel, type FuelMeter } from './sandbox/fuel.js';
 
 /** CPU budget of a lifecycle call (describe, configure), ms: generous, they parse JSON. */
 const LIFECYCLE_BUDGET_MS = 250;
 
 export type HookFunction = (len: number) => number;
-
-/** The module's name in the Extism manifest (a plugin is one module). */
-const MODULE_NAME = 'plugin';
 
 export interface InstanceOptions {
   /** Module name in messages. */
@@ -27,9 +28,11 @@ export interface InstanceOptions {
   metrics: PluginMetrics;
   /** Fuel per hook call; ignored for modules the sandbox did not instrument. */
   fuelBudget: number;
+  /** The plugin's memory quota in bytes (limits.memory): bounds the kernel's blocks too. Default 16 MiB. */
+  memoryQuota?: number;
 }
 
-/** The module as Extism takes it: raw bytes (first load: Extism checks the hash) or a compiled module. */
+/** The module: raw bytes (compiled by create()) or a compiled module. `hash` is accepted and unused. */
 export type ModuleSource = { data: Uint8Array; hash?: string } | { module: WebAssembly.Module };
 
 export class PluginInstance {
@@ -40,7 +43,8 @@ export class PluginInstance {
 
   private constructor(
     readonly name: string,
-    private readonly extism: ExtismPlugin,
+    private readonly kernel: Kernel,
+    readonly env: HostEnv,
     readonly raw: WebAssembly.Instance,
     public fuel: FuelMeter | null,
   ) {
@@ -49,27 +53,33 @@ export class PluginInstance {
   }
 
   static async create(source: ModuleSource, opts: InstanceOptions): Promise<PluginInstance> {
-    const { createPlugin } = await loadExtism();
-    const env = new HostEnv(opts.name, opts.log, opts.metrics);
-    const logger = extismLogger(opts.log, opts.name);
-    // Extism hashes `data.buffer` whole: hand it a Uint8Array that owns its buffer.
-    const wasm = 'data' in source ? { ...source, data: source.data.slice(), name: MODULE_NAME } : { ...source, name: MODULE_NAME };
-    const plugin = await createPlugin({ wasm: [wasm] }, { useWasi: false, runInWorker: false, functions: env.functions(), logger });
-    const raw = await plugin.getInstance(MODULE_NAME);
+    await loadKernel();
+    const module = 'module' in source ? source.module : await WebAssembly.compile(source.data as Uint8Array<ArrayBuffer>);
+    return PluginInstance.createSync(module, opts);
+  }
+
+  /** Instantiates `module` synchronously (loadKernel() must have resolved). Throws if it cannot. */
+  static createSync(module: WebAssembly.Module, opts: InstanceOptions): PluginInstance {
+    if (!kernelLoaded()) throw new Error('PluginInstance.createSync: the Extism kernel is not loaded yet');
+    const env = new HostEnv(opts.name, opts.log, opts.metrics, opts.memoryQuota);
+    const kernel = new Kernel(env.kernelLogger(), env);
+    const imports: WebAssembly.Imports = { 'extism:host/env': kernel.imports, ...env.functions() };
+    const raw = new WebAssembly.Instance(module, imports);
     const memory = raw.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) {
-      await plugin.close();
       throw new Error(`plugin ${opts.name}: the module does not export its memory as "memory"`);
     }
     env.memory = memory;
     // Modules the sandbox instrumented export the fuel accessors; others run without a budget.
     const fuel = typeof raw.exports[FUEL_SET_EXPORT] === 'function' ? createFuelMeter(raw, opts.fuelBudget) : null;
-    return new PluginInstance(opts.name, plugin, raw, fuel);
+    env.hostLimitMs = hostLimitFor(msForFuel(opts.fuelBudget));
+    return new PluginInstance(opts.name, kernel, env, raw, fuel);
   }
 
   /** A new per-call budget (runtime change of the plugin's limits). */
   setFuelBudget(budget: number): void {
     if (this.fuel && this.fuel.budget !== budget) this.fuel = createFuelMeter(this.raw, budget);
+    this.env.hostLimitMs = hostLimitFor(msForFuel(budget));
   }
 
   /** Export names of the module. */
@@ -82,59 +92,85 @@ export class PluginInstance {
     const fn = this.raw.exports.wsx_abi_version;
     if (typeof fn !== 'function') throw new Error('does not export wsx_abi_version (is it a wasmscale plugin?)');
     this.fuel?.set(fuelForMs(LIFECYCLE_BUDGET_MS));
+    this.env.deadline = 0;
     const v = (fn as () => number)() >>> 0;
     return { major: v >>> 16, minor: v & 0xffff };
   }
 
-  /** Makes the hooks the descriptor lists callable. */
+  /**
+   * Makes the hooks the descriptor lists callable. Each is wrapped: a call starts a new
+   * host-time window, and drops the kernel blocks the call allocated (if any) when it returns.
+   */
   subscribe(hooks: readonly HookName[]): void {
     for (const h of HOOKS) delete this.hooks[h];
+    const env = this.env;
+    const kernel = this.kernel;
     for (const h of hooks) {
       const fn = this.raw.exports[`wsx_${h}`];
-      if (typeof fn === 'function') this.hooks[h] = fn as HookFunction;
+      if (typeof fn !== 'function') continue;
+      const hook = fn as HookFunction;
+      this.hooks[h] = (len: number): number => {
+        env.deadline = 0;
+        const r = hook(len);
+        if (env.kernelBytes !== 0) {
+          kernel.reset();
+          env.kernelBytes = 0;
+        }
+        return r;
+      };
     }
   }
 
-  private async lifecycle(fn: 'describe' | 'configure', input?: string): Promise<string> {
+  private lifecycle(name: 'describe' | 'configure', input?: string): string {
+    const fn = this.raw.exports[name];
+    if (typeof fn !== 'function') throw new Error(`Plugin error: function "${name}" does not exist`);
     this.fuel?.set(fuelForMs(LIFECYCLE_BUDGET_MS));
+    const limit = this.env.hostLimitMs;
+    this.env.hostLimitMs = hostLimitFor(LIFECYCLE_BUDGET_MS);
+    this.env.deadline = 0;
     try {
-      const out = await this.extism.call(fn, input);
-      return out ? out.text() : '';
+      return this.kernel.call(fn as () => unknown, input);
     } finally {
-      await this.extism.reset();
+      this.kernel.reset();
+      this.env.kernelBytes = 0;
+      this.env.hostLimitMs = limit;
     }
   }
 
   /** describe()'s JSON text. */
-  describe(): Promise<string> {
+  describeSync(): string {
     return this.lifecycle('describe');
   }
 
+  describe(): Promise<string> {
+    return new Promise((resolve) => resolve(this.describeSync()));
+  }
+
   /**
-   * Passes the configuration; resolves null when accepted, else the plugin's message. A
-   * module without a configure export accepts any configuration. Throws on a trap.
+   * Passes the configuration; returns null when accepted, else the plugin's message. A module
+   * without a configure export accepts any configuration. Throws on a trap.
    */
-  async configure(config: unknown): Promise<string | null> {
+  configureSync(config: unknown): string | null {
     if (typeof this.raw.exports.configure !== 'function') return null;
-    const out = await this.lifecycle('configure', JSON.stringify(config));
+    const out = this.lifecycle('configure', JSON.stringify(config));
     return out === '' ? null : out;
+  }
+
+  configure(config: unknown): Promise<string | null> {
+    return new Promise((resolve) => resolve(this.configureSync(config)));
   }
 
   /** Sets up the exchange buffer (calls wsx_buffer: may trap). */
   initExchange(): void {
     this.fuel?.refill();
+    this.env.deadline = 0;
     this.ex.init();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.extism.close().catch(() => {});
+    // Nothing to release explicitly: the instance, its memory and the kernel's blocks go with
+    // the last reference (the slot drops it).
   }
-}
-
-/** Extism's kernel log_* calls, routed to the host's logger. */
-function extismLogger(log: Logger, plugin: string): Console {
-  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => log[level]({ plugin }, args.map(String).join(' '));
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), log: at('info'), trace: at('debug') } as unknown as Console;
 }

@@ -12,6 +12,7 @@ import { checkConfigSchema } from './config-schema.js';
 import { PluginInstance } from './plugin-instance.js';
 import { PluginMetrics } from './plugin-metrics.js';
 import { memoryPages, type PreparedPlugin } from './prepared-plugin.js';
+import { PluginRejected } from './sandbox/errors.js';
 import { fuelForMs } from './sandbox/fuel.js';
 import { prepareModule } from './sandbox/prepare.js';
 
@@ -21,6 +22,20 @@ export class PluginLoadError extends Error {
   constructor(readonly plugin: string, readonly reason: string, options?: { cause?: unknown }) {
     super(`plugin ${plugin}: ${reason}`, options);
   }
+}
+
+/**
+ * `err` (a PluginLoadError or the sandbox's PluginRejected) with the plugin's file named at the
+ * end of its message: "plugin <name>: <reason> (file <path>)". Other errors unchanged.
+ */
+export function naming(err: unknown, file: string): unknown {
+  if (!(err instanceof PluginLoadError || err instanceof PluginRejected) || err.reason.includes(file)) return err;
+  const reason = `${err.reason} (file ${file})`;
+  const named = err instanceof PluginRejected
+    ? new PluginRejected(err.plugin, err.kind, reason, { cause: err.cause })
+    : new PluginLoadError(err.plugin, reason, { cause: err.cause });
+  if (err.stack) named.stack = err.stack.replace(err.message, named.message);
+  return named;
 }
 
 /** Exports every plugin must have (ABI.md §2); the kind's required hook is checked with the descriptor. */
@@ -59,7 +74,7 @@ export async function validateModule(
   name: string,
   bytes: Uint8Array,
   log: Logger,
-  opts: { config?: Record<string, unknown>; expectKind?: PluginKind; fuelBudget?: number } = {},
+  opts: { config?: Record<string, unknown>; expectKind?: PluginKind; fuelBudget?: number; memoryQuota?: number } = {},
 ): Promise<ValidatedModule> {
   let module: WebAssembly.Module;
   try {
@@ -72,7 +87,9 @@ export async function validateModule(
 
   let inst: PluginInstance;
   try {
-    inst = await PluginInstance.create({ data: bytes, hash: sha256(bytes) }, { name, log, metrics: new PluginMetrics(name), fuelBudget: opts.fuelBudget ?? fuelForMs(5) });
+    inst = await PluginInstance.create({ module }, {
+      name, log, metrics: new PluginMetrics(name), fuelBudget: opts.fuelBudget ?? fuelForMs(5), memoryQuota: opts.memoryQuota,
+    });
   } catch (err) {
     throw new PluginLoadError(name, `cannot be instantiated: ${(err as Error).message}`, { cause: err });
   }
@@ -134,6 +151,15 @@ let versions = 0;
  * PluginLoadError (or the sandbox's PluginRejected, whose message has the same form).
  */
 export async function preparePlugin(cfg: PluginConfig, log: Logger, opts: { expectKind?: PluginKind } = {}): Promise<PreparedPlugin> {
+  try {
+    return await prepare(cfg, log, opts);
+  } catch (err) {
+    // Every refusal names the file as well as the plugin (the same name may be configured twice).
+    throw naming(err, cfg.file);
+  }
+}
+
+async function prepare(cfg: PluginConfig, log: Logger, opts: { expectKind?: PluginKind }): Promise<PreparedPlugin> {
   let original: Uint8Array;
   try {
     original = new Uint8Array(await readFile(cfg.file));
@@ -143,9 +169,10 @@ export async function preparePlugin(cfg: PluginConfig, log: Logger, opts: { expe
   }
   // The sandbox's checks (imports, memory quota, known instructions) and the CPU-budget
   // instrumentation; the instrumented module exports wsx_fuel.
-  const prepared = await prepareModule(original, { maxMemoryPages: memoryPages(cfg.limits) }, { name: cfg.name });
+  const pages = memoryPages(cfg.limits);
+  const prepared = await prepareModule(original, { maxMemoryPages: pages }, { name: cfg.name });
   const fuelBudget = cfg.limits.fuel ?? fuelForMs(cfg.limits.cpu_budget);
-  const { descriptor } = await validateModule(cfg.name, prepared.bytes, log, { config: cfg.config, fuelBudget, ...opts });
+  const { descriptor } = await validateModule(cfg.name, prepared.bytes, log, { config: cfg.config, fuelBudget, memoryQuota: pages * 65536, ...opts });
   return {
     name: cfg.name,
     file: cfg.file,

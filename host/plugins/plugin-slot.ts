@@ -1,13 +1,18 @@
 // A plugin's place in one service on one worker: the instance serving it, a warm spare, and
 // what happens after a trap (ABI.md §9). A trap fails only the call it happened in: the instance
-// is dropped (its runtime state is undefined after a trap), the spare (already instantiated
-// and configured) takes over at once, is told the server table and the live sessions again
-// (the owner's replay), and a new spare is made in the background. Repeated traps within the
-// window quarantine the plugin: it is no longer called and the failure policy decides.
+// is dropped (its runtime state is undefined after a trap) and another takes over at once,
+// inside the call that trapped, is told the server table and the live sessions again (the
+// owner's replay), and a new spare is made right after (setImmediate). Repeated traps within
+// the window quarantine the plugin: it is no longer called and the failure policy decides.
 //
-// Why a spare: instantiating costs ~70 µs, but configure() goes through Extism, which is async;
-// with a spare ready, a trap is recovered synchronously, inside the call that trapped, so the
-// next statement already has a working instance.
+// The replacement is the warm spare (already instantiated and configured) when there is one;
+// when a burst of traps has used it up, an instance is made and configured synchronously
+// (kernel.ts: instances are made with new WebAssembly.Instance and configure() runs through
+// Extism's kernel without awaiting), so a session that did nothing wrong never finds the slot
+// without an instance while the plugin is not quarantined. Only when making one fails (the
+// configuration is refused, instantiation throws) is the slot empty; it retries every RETRY_MS.
+// At most two synchronous instances are made per trap: a replay that traps again leaves the
+// next attempt to the background.
 //
 // Hot swap (swap()): the new version's instance and spare are made and configured aside, the
 // owner replays into the instance, and only then does it become active — in one synchronous
@@ -16,8 +21,10 @@ import type { Logger } from 'pino';
 import type { PluginLimits } from '../config/index.js';
 import type { HookName } from './abi/constants.js';
 import { ExchangeError, type Exchange } from './abi/exchange.js';
-import { PluginInstance } from './plugin-instance.js';
+import { loadKernel } from './kernel.js';
+import type { PluginInstance } from './plugin-instance.js';
 import type { PluginMetrics } from './plugin-metrics.js';
+import { memoryPages } from './prepared-plugin.js';
 import type { PluginVersion } from './plugin-version.js';
 import { classifyTrap, fuelForMs, type TrapKind } from './sandbox/fuel.js';
 import { slotRegistry } from './slot-registry.js';
@@ -37,7 +44,12 @@ export interface SlotOwner {
 export class PluginSlot {
   private active: PluginInstance | null = null;
   private spare: PluginInstance | null = null;
-  private making: Promise<void> | null = null;
+  /** A spare is due to be made (setImmediate pending). */
+  private making: NodeJS.Immediate | null = null;
+  /** Synchronous replacements in progress (bounds a replay that keeps trapping). */
+  private replacing = 0;
+  /** Instances made synchronously because no spare was ready (diagnostics, tests). */
+  syncReplacements = 0;
   private trapTimes: number[] = [];
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -75,6 +87,10 @@ export class PluginSlot {
 
   private fuelBudget(): number {
     return this.limits.fuel ?? fuelForMs(this.limits.cpu_budget);
+  }
+
+  private memoryQuota(): number {
+    return memoryPages(this.limits) * 65536;
   }
 
   /** Makes the first instance and the spare. Throws if the plugin cannot serve. */
@@ -207,9 +223,31 @@ export class PluginSlot {
       this.quarantine(`${this.trapTimes.length} traps within ${this.limits.trap_window} ms (last: ${kind} in ${hook}: ${message})`);
       return;
     }
-    const spare = this.spare;
+    this.replace();
+  }
+
+  /** Puts an instance in place of the dropped one: the spare, else one made now. */
+  private replace(): void {
+    if (this.closed || this.quarantined) return;
+    let next = this.spare;
     this.spare = null;
-    if (spare) this.promote(spare);
+    if (next === null && this.replacing < 2) {
+      try {
+        next = this.makeInstanceSync(this.version);
+        this.syncReplacements++;
+      } catch (err) {
+        this.metrics.errors++;
+        this.log.error({ plugin: this.name, service: this.service, err: (err as Error).message }, 'cannot make a plugin instance; retrying');
+      }
+    }
+    if (next !== null) {
+      this.replacing++;
+      try {
+        this.promote(next);
+      } finally {
+        this.replacing--;
+      }
+    }
     this.ensureSpare();
   }
 
@@ -230,29 +268,19 @@ export class PluginSlot {
     }
   }
 
-  /** Starts making a spare (or the active instance, if there is none) in the background. */
+  /**
+   * Makes a spare (or the active instance, if there is none) soon: on the next turn of the event
+   * loop, so that the call that trapped is not made longer by it.
+   */
   private ensureSpare(): void {
-    if (this.closed || this.quarantined || this.making || this.spare) return;
-    const version = this.version;
-    this.making = this.makeInstance(version).then(
-      (inst) => {
-        this.making = null;
-        if (this.closed || this.quarantined) return inst.close();
-        if (version !== this.version) {
-          // Swapped while it was being made: an instance of the old version is of no use.
-          inst.close();
-          return this.ensureSpare();
-        }
-        if (this.active === null) {
-          this.promote(inst);
-          this.ensureSpare();
-        } else {
-          this.spare = inst;
-        }
-      },
-      (err: unknown) => {
-        this.making = null;
-        if (this.closed || this.quarantined) return;
+    if (this.closed || this.quarantined || this.making || this.retryTimer || this.spare) return;
+    this.making = setImmediate(() => {
+      this.making = null;
+      if (this.closed || this.quarantined || this.spare) return;
+      let inst: PluginInstance;
+      try {
+        inst = this.makeInstanceSync(this.version);
+      } catch (err) {
         this.metrics.errors++;
         this.log.error({ plugin: this.name, service: this.service, err: (err as Error).message }, 'cannot make a plugin instance; retrying');
         this.retryTimer = setTimeout(() => {
@@ -260,14 +288,30 @@ export class PluginSlot {
           this.ensureSpare();
         }, RETRY_MS);
         this.retryTimer.unref();
-      },
-    );
+        return;
+      }
+      if (this.active === null) {
+        this.promote(inst);
+        this.ensureSpare();
+      } else if (this.spare === null) {
+        this.spare = inst;
+      } else {
+        inst.close();
+      }
+    });
   }
 
+  /** An instance of `version`, configured and subscribed (the first one awaits the kernel's load). */
   private async makeInstance(version: PluginVersion): Promise<PluginInstance> {
-    const inst = await version.instantiate(this.log, this.metrics, this.fuelBudget());
+    await loadKernel();
+    return this.makeInstanceSync(version);
+  }
+
+  /** makeInstance(), synchronously (once the kernel is loaded). Throws if it cannot serve. */
+  private makeInstanceSync(version: PluginVersion): PluginInstance {
+    const inst = version.instantiateSync(this.log, this.metrics, this.fuelBudget(), this.memoryQuota());
     try {
-      const refused = await inst.configure(version.config);
+      const refused = inst.configureSync(version.config);
       if (refused !== null) throw new Error(`configure() refused the configuration: ${refused}`);
       inst.subscribe(version.descriptor.hooks);
     } catch (err) {
@@ -293,6 +337,8 @@ export class PluginSlot {
     this.closed = true;
     slotRegistry.unregister(this);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.making) clearImmediate(this.making);
+    this.making = null;
     for (const inst of [this.active, this.spare]) inst?.close();
     this.active = null;
     this.spare = null;

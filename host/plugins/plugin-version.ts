@@ -30,7 +30,12 @@ export class PluginVersion {
   }
 
   /** A new instance (not configured yet). */
-  instantiate(log: Logger, metrics: PluginMetrics, fuelBudget: number): Promise<PluginInstance> {
-    return PluginInstance.create({ module: this.module }, { name: this.name, log, metrics, fuelBudget });
+  instantiate(log: Logger, metrics: PluginMetrics, fuelBudget: number, memoryQuota?: number): Promise<PluginInstance> {
+    return PluginInstance.create({ module: this.module }, { name: this.name, log, metrics, fuelBudget, memoryQuota });
+  }
+
+  /** instantiate(), synchronously: only once an instance has been made by instantiate() (kernel.ts). */
+  instantiateSync(log: Logger, metrics: PluginMetrics, fuelBudget: number, memoryQuota?: number): PluginInstance {
+    return PluginInstance.createSync(this.module, { name: this.name, log, metrics, fuelBudget, memoryQuota });
   }
 }

@@ -16,14 +16,51 @@ export interface Ports {
   proxyHandle: TestProxy;
 }
 
+/**
+ * WASMSCALE_TEST_ROUTER=readwritesplit runs the same client tests through readwritesplit over the
+ * primary and both replicas (causal_reads=global, so a read sees every earlier write, as a
+ * client talking to one server expects); the default is the first-available placeholder.
+ */
+export const ROUTER = process.env.WASMSCALE_TEST_ROUTER ?? 'first-available';
+
+async function splitterOptions(opts: Partial<TestProxyOptions>): Promise<TestProxyOptions> {
+  const t = sharedTopology();
+  const { bundledPlugin } = await import('../unit/plugin-fixtures.js');
+  return {
+    servers: [
+      { name: 'primary', port: t.primary.port },
+      { name: 'replica1', port: t.replicas[0]!.port },
+      { name: 'replica2', port: t.replicas[1]!.port },
+    ],
+    monitor: {},
+    plugins: { rws: { file: await bundledPlugin('routers/readwritesplit') } },
+    ...opts,
+    service: { router: 'rws', causal_reads: 'global', ...opts.service },
+  };
+}
+
+/** The monitor has found the roles once a plain read through the proxy lands on a replica. */
+async function untilReadsReachReplicas(port: number): Promise<void> {
+  const replicas = sharedTopology().replicas.map((r) => r.serverId);
+  for (let i = 0; i < 200; i++) {
+    const c = await mysqlConn(port);
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT @@server_id AS id');
+    await c.end();
+    if (replicas.includes(rows[0]!.id as number)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('readwritesplit never routed a read to a replica');
+}
+
 /** Starts a proxy in front of the shared primary for the current file; stopped after it. */
 export function useProxy(opts: Partial<TestProxyOptions> = {}): Ports {
   const ports = {} as Ports;
   beforeAll(async () => {
     const t = sharedTopology();
     ports.direct = t.primary.port;
-    ports.proxyHandle = await startTestProxy({ servers: [{ name: 'primary', port: t.primary.port }], ...opts });
+    ports.proxyHandle = await startTestProxy(ROUTER === 'readwritesplit' ? await splitterOptions(opts) : { servers: [{ name: 'primary', port: t.primary.port }], ...opts });
     ports.proxy = ports.proxyHandle.port;
+    if (ROUTER === 'readwritesplit') await untilReadsReachReplicas(ports.proxy);
   });
   afterAll(async () => {
     if (!ports.proxyHandle) return;

@@ -10,6 +10,21 @@ import { FUEL_EXPORT } from './fuel.js';
 export const ALLOWED_IMPORT_MODULES: readonly string[] = ['wasmscale_v1', 'extism:host/env'];
 export const ALLOWED_ENV_IMPORTS: readonly string[] = ['abort', 'trace', 'seed'];
 
+/**
+ * The functions the host provides in each allowed module (ABI.md §8; the Extism 1.0.3 kernel's,
+ * kernel.ts KERNEL_FUNCTIONS, which a unit test keeps equal). A name outside these lists is
+ * refused here, with the same message as a refused module, instead of failing at link time.
+ */
+export const PROVIDED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
+  wasmscale_v1: ['log', 'metric_add', 'clock_ms'],
+  'extism:host/env': [
+    'alloc', 'free', 'load_u8', 'load_u64', 'store_u8', 'store_u64', 'input_offset', 'input_length',
+    'input_load_u8', 'input_load_u64', 'output_set', 'error_set', 'config_get', 'var_get', 'var_set',
+    'http_request', 'http_status_code', 'length', 'length_unsafe', 'log_warn', 'log_info', 'log_debug', 'log_error',
+  ],
+  env: ALLOWED_ENV_IMPORTS,
+};
+
 /** Largest declared initial size of a table, in entries (tables cannot grow: table.grow is refused). */
 export const MAX_TABLE_ENTRIES = 65_536;
 
@@ -31,8 +46,7 @@ export interface CheckedModule {
 }
 
 function importAllowed(module: string, name: string): boolean {
-  if (ALLOWED_IMPORT_MODULES.includes(module)) return true;
-  return module === 'env' && ALLOWED_ENV_IMPORTS.includes(name);
+  return Object.hasOwn(PROVIDED_IMPORTS, module) && PROVIDED_IMPORTS[module]!.includes(name);
 }
 
 /** Throws PluginRejected unless `bytes` is a module the sandbox can run within `limits`. */
@@ -51,10 +65,15 @@ export function checkModule(bytes: Uint8Array, limits: MemoryLimits, plugin: str
     throw new PluginRejected(plugin, 'invalid', `cannot read the module's sections: ${(err as Error).message}`, { cause: err });
   }
 
-  const refused = layout.imports.filter((i) => !importAllowed(i.module, i.name));
+  // Names are checked for functions (the non-function imports of provided modules are refused next).
+  const refused = layout.imports.filter((i) =>
+    !(i.kind === 'function' ? importAllowed(i.module, i.name) : Object.hasOwn(PROVIDED_IMPORTS, i.module)));
   if (refused.length > 0) {
     const names = refused.map((i) => `${i.module}.${i.name}`).join(', ');
-    throw new PluginRejected(plugin, 'import', `imports ${names}, which the sandbox does not provide`);
+    // A name missing from a module the host does provide: say what that module has.
+    const known = [...new Set(refused.map((i) => i.module))].filter((m) => m !== 'env' && Object.hasOwn(PROVIDED_IMPORTS, m));
+    const hint = known.map((m) => `; ${m} provides ${PROVIDED_IMPORTS[m]!.join(', ')}`).join('');
+    throw new PluginRejected(plugin, 'import', `imports ${names}, which the sandbox does not provide${hint}`);
   }
   const nonFunction = layout.imports.filter((i) => i.kind !== 'function');
   if (nonFunction.length > 0) {
