@@ -3,12 +3,15 @@
 // transactions to a replica; session commands (SET, USE, PREPARE) to every connection. The host
 // keeps the mechanisms — connections opened when first needed, the session-command history
 // replayed on them, prepared statements on every connection — so this file is only policy.
+// Routing hints (`-- wasmscale route to ...`, MaxScale's hintfilter spelling too) override the
+// read/write decision outside transactions, as in MaxScale 2.0 and later (hints.ts).
 import {
   Config, RouteDecision, Router, ServerTable, Session, SessionState, SessionTargets, Statement,
-  log, metrics, register,
+  Target, log, metrics, register,
 } from "wasmscale-sdk";
 import { Flag, Kind } from "./classes";
 import { FailureMode, Options, readOptions } from "./options";
+import { hintedTarget } from "./hints";
 import { pickReplica } from "./select";
 
 export * from "wasmscale-sdk/assembly/exports";
@@ -41,6 +44,8 @@ class SessionInfo {
   locked: bool = false;
   /** The session created temporary tables (they exist on the primary only). */
   tempTables: bool = false;
+  /** Server the previous statement went to (-1 none yet): `route to last`. */
+  last: i32 = -1;
 }
 
 const sessions = new SessionState<SessionInfo>();
@@ -81,9 +86,16 @@ class ReadWriteSplit extends Router {
   }
 
   route(stmt: Statement, servers: ServerTable, decision: RouteDecision): void {
+    const info = sessions.getOr(stmt.sessionId, new SessionInfo());
+    this.decide(stmt, servers, decision, info);
+    // Remember where it went, for `route to last`.
+    if (decision.target == Target.SERVER) info.last = <i32>decision.serverIndex;
+    else if (decision.target == Target.KEEP && stmt.currentServer >= 0) info.last = stmt.currentServer;
+  }
+
+  private decide(stmt: Statement, servers: ServerTable, decision: RouteDecision, info: SessionInfo): void {
     const cmd = stmt.command;
     if (cmd != COM_QUERY && cmd != COM_STMT_PREPARE && cmd != COM_STMT_EXECUTE && cmd != COM_STMT_BULK_EXECUTE) return;
-    const info = sessions.getOr(stmt.sessionId, new SessionInfo());
     const kind = stmt.kind;
     const flags = stmt.flags;
 
@@ -124,6 +136,16 @@ class ReadWriteSplit extends Router {
       // autocommit=0: every statement opens or continues a transaction on the primary.
       this.to(servers.primaryIndex(), servers, decision, true);
       return;
+    }
+    if (stmt.hint != 0 && cmd == COM_QUERY) {
+      // Outside a transaction a hint wins over the read/write rules (MaxScale 2.0+); a session
+      // pinned to the primary (temp tables, strict_*) only honours `route to master`.
+      const h = hintedTarget(stmt, servers, info.last, this.o, info.locked || info.tempTables);
+      if (h >= 0) {
+        metrics.add("routed_hint");
+        this.to(h, servers, decision, true);
+        return;
+      }
     }
     let read = kind == Kind.READ && (flags & PRIMARY_READ) == 0 && (flags & Flag.MULTI_STATEMENT) == 0;
     if (read && this.o.variablesOnMaster && (flags & Flag.USERVAR_READ) != 0) read = false;
