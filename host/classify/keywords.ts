@@ -54,9 +54,13 @@ const MASK = SLOTS - 1;
 export const UPPER = new Uint8Array(256);
 for (let c = 0; c < 256; c++) UPPER[c] = c >= 0x61 && c <= 0x7a ? c - 32 : c;
 
-/** Hash step the lexer applies to each byte of a word (FNV-1a 32 on upper-cased bytes). */
+/**
+ * The lexer hashes a word with FNV-1a 32 over `byte & 0xdf`: that upper-cases ASCII letters with
+ * no table, and for identifier bytes (letters, digits, _, $, >= 0x80) it yields a keyword's
+ * letter or `_` only where UPPER would. Written out at the call sites in lexer.ts:
+ * h = Math.imul(h ^ (c & 0xdf), 0x01000193).
+ */
 export const HASH_INIT = 0x811c9dc5 | 0;
-// Written out at the call sites in lexer.ts for speed: h = Math.imul(h ^ UPPER[c], 0x01000193).
 
 const table = new Int16Array(SLOTS);
 const kwText = new Uint8Array(8192);
@@ -72,13 +76,14 @@ function slotOf(h: number): number {
   for (const [name, id] of Object.entries(Kw)) {
     if (typeof id !== 'number' || id === Kw.NONE) continue;
     if (name.length > MAX_KEYWORD) throw new Error(`keyword ${name} too long`);
+    if (!/^[A-Z_]+$/.test(name)) throw new Error(`keyword ${name}: only A-Z and _ (see HASH_INIT)`);
     let h = HASH_INIT;
     kwOff[id] = off;
     kwLen[id] = name.length;
     for (let i = 0; i < name.length; i++) {
       const c = name.charCodeAt(i);
       kwText[off++] = c;
-      h = Math.imul(h ^ c, 0x01000193);
+      h = Math.imul(h ^ (c & 0xdf), 0x01000193);
     }
     let s = slotOf(h);
     while (table[s] !== 0) s = (s + 1) & MASK;
@@ -100,7 +105,7 @@ export function lookupKeyword(buf: Uint8Array, start: number, end: number, hash:
     if (kwLen[id] === len) {
       let o = kwOff[id]!;
       let i = start;
-      while (i < end && UPPER[buf[i]!] === kwText[o]) { i++; o++; }
+      while (i < end && (buf[i]! & 0xdf) === kwText[o]) { i++; o++; }
       if (i === end) return id;
     }
     s = (s + 1) & MASK;

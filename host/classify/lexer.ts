@@ -4,7 +4,7 @@
 // identifiers, numbers, hex/bit literals, variables, comments, and executable comments, whose
 // content it lexes as SQL (the markers vanish). Malformed input never throws: an unterminated
 // string or comment runs to the end.
-import { HASH_INIT, Kw, lookupKeyword, UPPER } from './keywords.js';
+import { HASH_INIT, Kw, lookupKeyword } from './keywords.js';
 
 /** Token types. */
 export const T_END = 0;
@@ -220,7 +220,7 @@ export class Lexer {
     const s = p;
     let h = HASH_INIT;
     do {
-      h = Math.imul(h ^ UPPER[buf[p]!]!, 0x01000193);
+      h = Math.imul(h ^ (buf[p]! & 0xdf), 0x01000193);
       p++;
     } while (p < end && IDENT[buf[p]!] === 1);
     this.tok(T_WORD, s, p);
@@ -274,7 +274,7 @@ export class Lexer {
       p += 2;
       let ns = p;
       let h = HASH_INIT;
-      while (p < end && IDENT[buf[p]!] === 1) { h = Math.imul(h ^ UPPER[buf[p]!]!, 0x01000193); p++; }
+      while (p < end && IDENT[buf[p]!] === 1) { h = Math.imul(h ^ (buf[p]! & 0xdf), 0x01000193); p++; }
       let scope = SCOPE_NONE;
       if (p + 1 < end && buf[p] === 0x2e && IDENT[buf[p + 1]!] === 1) {
         const k = lookupKeyword(buf, ns, p, h);
@@ -282,7 +282,7 @@ export class Lexer {
         p++;
         ns = p;
         h = HASH_INIT;
-        while (p < end && IDENT[buf[p]!] === 1) { h = Math.imul(h ^ UPPER[buf[p]!]!, 0x01000193); p++; }
+        while (p < end && IDENT[buf[p]!] === 1) { h = Math.imul(h ^ (buf[p]! & 0xdf), 0x01000193); p++; }
       }
       this.tok(T_SYSVAR, s, p);
       this.kw = lookupKeyword(buf, ns, p, h);

@@ -2,7 +2,7 @@
 // random bytes and truncated statements never throw and never loop.
 import { describe, expect, it } from 'vitest';
 import {
-  canonical, classify, ClassifyResult, digest, fnv1a64, Hint, Kind, preparedName, preparedText, tableNames, Flag,
+  canonical, classify, ClassifyResult, digest, fnv1a64, Hint, Kind, Kw, preparedName, preparedText, tableNames, Flag,
 } from '../../host/classify/index.js';
 import {
   Lexer, T_COMMENT, T_END, T_HEX, T_NUMBER, T_PARAM, T_PUNCT, T_QIDENT, T_STRING, T_SYSVAR, T_VAR, T_WORD,
@@ -89,6 +89,33 @@ describe('lexer', () => {
     const out: string[] = [];
     for (let t = lx.next(); t !== T_END; t = lx.next()) out.push(b.subarray(lx.start, lx.stop).toString());
     expect(out).toEqual(['SELECT', "'ab"]);
+  });
+});
+
+describe('keywords', () => {
+  const names = Object.keys(Kw).filter((k) => Number.isNaN(Number(k)) && k !== 'NONE');
+  const look = (w: string) => {
+    const b = Buffer.from(w);
+    const lx = new Lexer();
+    lx.reset(b, 0, b.length);
+    lx.next();
+    return lx.stop === b.length ? lx.kw : -1;
+  };
+  it('every keyword is found in any case', () => {
+    for (const n of names) {
+      const id = (Kw as unknown as Record<string, number>)[n]!;
+      expect(look(n)).toBe(id);
+      expect(look(n.toLowerCase())).toBe(id);
+      expect(look(n.split('').map((c, i) => (i % 2 ? c.toLowerCase() : c)).join(''))).toBe(id);
+    }
+  });
+  it('near misses are identifiers', () => {
+    for (const n of names) {
+      for (const w of [n.slice(1), `${n}_`, `${n}1`, `x${n}`, `${n.slice(0, -1)}\u00e9`, n.replace(/[A-Z]/, '0')]) {
+        if (names.includes(w.toUpperCase())) continue;
+        expect(look(w), w).toBeLessThanOrEqual(0);
+      }
+    }
   });
 });
 
