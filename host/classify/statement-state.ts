@@ -52,7 +52,7 @@ export class StatementState {
 
   reset(): void {
     this.ntok = 0;
-    this.head.fill(-2);
+    this.head[0] = -2; // entries at and beyond ntok are never read
     this.flags = 0;
     this.depth = 0;
     this.prev1 = -1;
