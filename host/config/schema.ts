@@ -163,6 +163,8 @@ const service = z.strictObject({
   // A read sent to a replica first waits for the GTID it must see (MaxScale's readwritesplit names).
   causal_reads: oneOf(['none', 'local', 'global'] as const).default('none'),
   causal_reads_timeout: duration(1).default(10_000),
+  // The session survives the loss of its main (first) connection while idle; it is reopened when needed.
+  master_reconnection: bool.default(false),
 });
 
 // A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and

@@ -89,6 +89,8 @@ export interface ServiceConfig {
   causal_reads: 'none' | 'local' | 'global';
   /** How long such a wait may take before the read goes to the primary, ms. */
   causal_reads_timeout: number;
+  /** Losing the main connection while idle does not end the session; it is reopened when needed. */
+  master_reconnection: boolean;
 }
 
 export type FailurePolicy = 'fail_open' | 'fail_closed';

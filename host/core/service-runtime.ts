@@ -79,6 +79,7 @@ export class ServiceRuntime implements ServiceContext {
         : null,
       causalReads: this.cfg.causal_reads,
       causalReadsTimeoutMs: this.cfg.causal_reads_timeout,
+      masterReconnection: this.cfg.master_reconnection,
     });
   }
 

@@ -93,6 +93,12 @@ export class ClientSession implements SessionView, LinkOwner {
   private readonly links = new Map<string, BackendLink>();
   /** The connection opened at login: the session ends with it (as with MaxScale's defaults). */
   private main: BackendLink | null = null;
+  /** Server of the main connection (kept while it is being reopened: master_reconnection). */
+  private mainName: string | null = null;
+  /** An autocommit read in flight on a connection other than the main one (retried on loss). */
+  private readonly retry: { link: BackendLink | null; payload: Buffer; clientStmtId: number; kind: ReplyKind; seq: number } = {
+    link: null, payload: EMPTY, clientStmtId: 0, kind: 1 as ReplyKind, seq: 0,
+  };
   private login: BackendLogin | null = null;
   private readonly history = new SessionHistory(HISTORY_LIMIT);
   private readonly stmts = new PreparedStatements();
@@ -387,7 +393,10 @@ export class ClientSession implements SessionView, LinkOwner {
   private attachLink(be: BackendConnection, server: BackendServer): BackendLink {
     const link = new BackendLink(be, server, this);
     this.links.set(server.name, link);
-    if (!this.main) this.main = link;
+    if (!this.main && (this.mainName === null || this.mainName === server.name)) {
+      this.main = link;
+      this.mainName = server.name;
+    }
     be.socket.on('drain', () => {
       if (this.clientPausedForBackend) {
         this.clientPausedForBackend = false;
@@ -412,6 +421,9 @@ export class ClientSession implements SessionView, LinkOwner {
     // A server that kills or times out a connection says so first (ERR 1927, 4031). With a
     // transaction to replay the client must not see it: the connection will be replaced.
     if (this.trx !== null && this.trx.server === link.name && this.ctx.settings.trxReplay !== null && !this.trx.tooLarge) return;
+    // Only the main connection's goodbye reaches the client (as it would directly), and not when
+    // that connection will be reopened (master_reconnection).
+    if (link !== this.main || this.ctx.settings.masterReconnection) return;
     this.linkData(link, chunk);
   }
 
@@ -445,6 +457,10 @@ export class ClientSession implements SessionView, LinkOwner {
 
   /** Bookkeeping after a reply reached the client: filters, transaction state, deferred commands. */
   private afterForwardedReply(link: BackendLink, end: ReplyEnd): void {
+    if (this.retry.link === link) {
+      this.retry.link = null;
+      this.retry.payload = EMPTY;
+    }
     if (!end.error) this.serverStatus = end.status;
     if (this.trx !== null && this.trx.server === link.name) {
       this.trx.replyEnd(end);
@@ -511,6 +527,13 @@ export class ClientSession implements SessionView, LinkOwner {
         this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'backend connection closed; it is reopened when needed');
         return;
       }
+      if (this.retryRead(link, err)) return;
+    } else if (pending === 0 && this.ctx.settings.masterReconnection) {
+      // master_reconnection: the session survives; the next statement for it reconnects
+      // (the history brings the new connection to the session's state).
+      this.main = null;
+      this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'main backend connection closed while idle; it is reopened when needed');
+      return;
     }
     this.logOnce('backend connection lost', { server: link.name, pending, reason: err?.message, midPacket: link.tracker.midPacket || undefined });
     // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
@@ -526,6 +549,28 @@ export class ClientSession implements SessionView, LinkOwner {
       if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !this.socket.destroyed) this.socket.resetAndDestroy();
       this.close();
     }
+  }
+
+  /**
+   * retry_failed_reads: an autocommit read whose connection died before any byte of its reply
+   * arrived runs again on the main connection; the client never knows.
+   */
+  private retryRead(link: BackendLink, err: Error | undefined): boolean {
+    const r = this.retry;
+    const main = this.main;
+    if (r.link !== link || link.pending !== 1 || link.tracker.midReply || !main || main.conn.isClosed) return false;
+    const payload = r.payload;
+    r.link = null;
+    r.payload = EMPTY;
+    if (r.clientStmtId !== 0) payload.writeUInt32LE(r.clientStmtId, 1);
+    this.ctx.log.info({ session: this.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
+    const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
+    if (this.op || this.otherPending(main) || !main.forwardingOnly) {
+      this.runProxyCommand(again, async (pk) => void this.sendTo(main, pk, r.kind));
+    } else {
+      this.sendTo(main, again, r.kind);
+    }
+    return true;
   }
 
   // ---- commands --------------------------------------------------------------------------------
@@ -654,7 +699,7 @@ export class ClientSession implements SessionView, LinkOwner {
   private dispatch(p: FramedPacket, cmd: number, kind: ReplyKind | null, decision: RouteDecision): boolean {
     const sessionWide = cmd === Com.INIT_DB || cmd === Com.SET_OPTION || cmd === Com.RESET_CONNECTION || cmd === Com.STMT_RESET;
     if (cmd === Com.STMT_PREPARE) {
-      const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? '';
+      const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? this.mainName ?? '';
       const kindOf = this.statement.kind;
       const flags = this.statement.flags;
       return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
@@ -744,6 +789,15 @@ export class ClientSession implements SessionView, LinkOwner {
   /** Writes a command to one connection, its reply to be forwarded. */
   private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
     const cmd = p.payload[0];
+    if (link !== this.main && kind !== null && this.statement.kind === CLASSIFIED_READ && !(this.serverStatus & Status.IN_TRANS) && link.pending === 0) {
+      // A read that may be sent again elsewhere if this connection dies before answering.
+      const r = this.retry;
+      r.link = link;
+      r.payload = p.payload;
+      r.clientStmtId = p.payload.length >= 5 && cmd !== Com.QUERY ? p.payload.readUInt32LE(1) : 0;
+      r.kind = kind;
+      r.seq = p.lastSeq;
+    }
     if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
     if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtidDirty = true;
     if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
@@ -844,6 +898,8 @@ export class ClientSession implements SessionView, LinkOwner {
    * answer. A connection that answers differently is closed (its state no longer matches).
    */
   private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
+    // With master_reconnection the main connection may be closed: reopen it first.
+    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await this.openLink(this.mainName))) return;
     const answering = this.main ?? [...this.links.values()][0];
     if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
     const cmd = p.payload[0]!;

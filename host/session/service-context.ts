@@ -15,6 +15,7 @@ export interface SessionSettings {
   trxReplay: { maxSize: number; attempts: number; timeoutMs: number } | null;
   causalReads: CausalReads;
   causalReadsTimeoutMs: number;
+  masterReconnection: boolean;
 }
 
 /** What the proxy tells clients about "the server", mirrored from a backend's greeting. */

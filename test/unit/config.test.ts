@@ -52,6 +52,7 @@ describe('parseConfig', () => {
       transaction_replay_timeout: 30_000,
       causal_reads: 'none',
       causal_reads_timeout: 10_000,
+      master_reconnection: false,
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,
