@@ -44,8 +44,11 @@ class SessionInfo {
   locked: bool = false;
   /** The session created temporary tables (they exist on the primary only). */
   tempTables: bool = false;
-  /** Server the previous statement went to (-1 none yet): `route to last`. */
+  /** Server the previous statement went to (-1 none yet): `route to last`, SHOW WARNINGS. */
   last: i32 = -1;
+  /** A statement that ran on the primary only used user variables (CALL p(@out), ...): reads
+   *  of user variables follow them there. */
+  varsOnPrimary: bool = false;
 }
 
 const sessions = new SessionState<SessionInfo>();
@@ -91,6 +94,8 @@ class ReadWriteSplit extends Router {
     // Remember where it went, for `route to last`.
     if (decision.target == Target.SERVER) info.last = <i32>decision.serverIndex;
     else if (decision.target == Target.KEEP && stmt.currentServer >= 0) info.last = stmt.currentServer;
+    if ((stmt.flags & (Flag.USERVAR_READ | Flag.USERVAR_WRITE)) != 0 && decision.target == Target.SERVER
+      && servers.get(<i32>decision.serverIndex).isPrimary) info.varsOnPrimary = true;
   }
 
   private decide(stmt: Statement, servers: ServerTable, decision: RouteDecision, info: SessionInfo): void {
@@ -104,12 +109,24 @@ class ReadWriteSplit extends Router {
       this.toReadOrWrite(stmt, servers, decision, info, kind == Kind.READ && (flags & PRIMARY_READ) == 0);
       return;
     }
+    // Diagnostics of the previous statement live on the server that ran it (MaxScale does this too).
+    if (cmd == COM_QUERY && info.last >= 0 && info.last < servers.count && servers.get(info.last).isUsable
+      && (stmt.sqlStartsWith("SHOW WARNINGS") || stmt.sqlStartsWith("SHOW ERRORS") || stmt.sqlStartsWith("SHOW COUNT("))) {
+      decision.toServer(info.last);
+      return;
+    }
     if ((flags & Flag.CREATE_TEMP) != 0) info.tempTables = true;
     if ((flags & Flag.MULTI_STATEMENT) != 0 && this.o.strictMultiStmt) info.locked = true;
     if ((flags & Flag.CALL) != 0 && this.o.strictSpCalls) info.locked = true;
 
     // Session state: SET, USE, text PREPARE... on every connection (the host records it).
     if (kind == Kind.SESSION_WRITE && (flags & (Flag.WRITE | Flag.READ)) == 0) {
+      decision.toAll();
+      return;
+    }
+    // SELECT ... INTO @var outside a transaction only sets variables: on every connection.
+    if (kind == Kind.READ && (flags & Flag.USERVAR_WRITE) != 0 && (flags & (PRIMARY_READ & ~Flag.USERVAR_WRITE)) == 0
+      && !stmt.inTransaction && info.trxServer < 0) {
       decision.toAll();
       return;
     }
@@ -148,6 +165,7 @@ class ReadWriteSplit extends Router {
       }
     }
     let read = kind == Kind.READ && (flags & PRIMARY_READ) == 0 && (flags & Flag.MULTI_STATEMENT) == 0;
+    if (read && info.varsOnPrimary && (flags & Flag.USERVAR_READ) != 0) read = false;
     if (read && this.o.variablesOnMaster && (flags & Flag.USERVAR_READ) != 0) read = false;
     this.toReadOrWrite(stmt, servers, decision, info, read);
   }
