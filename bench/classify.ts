@@ -46,17 +46,19 @@ function median(xs: number[]): number {
 }
 
 /**
- * Statements per second of `fn` over ROUNDS rounds of `calls` calls (after a warm-up round):
- * the median by wall-clock time and by this process's CPU time (user + system, all threads;
- * on a shared machine the CPU-time figure is what one core does when it is not taken away).
+ * Statements per second over ROUNDS rounds of `calls` statements (after a warm-up round): the
+ * median by wall-clock time and by this process's CPU time (user + system, all threads; on a
+ * shared machine the CPU-time figure is what one core does when it is not taken away).
+ * `round` runs one round; each mode has its own loop, so that each call site stays monomorphic
+ * as it is in the host.
  */
-function measure(fn: (b: Buffer) => void, calls = CALLS): { wall: number; cpu: number } {
+function measure(round: (calls: number) => void, calls = CALLS): { wall: number; cpu: number } {
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
     const c = process.cpuUsage();
     const t = process.hrtime.bigint();
-    for (let i = 0; i < calls; i++) fn(PAYLOADS[i % N]!);
+    round(calls);
     const ns = Number(process.hrtime.bigint() - t);
     const u = process.cpuUsage(c);
     if (r > 0) {
@@ -72,12 +74,28 @@ let sink = 0;
 const lens = PAYLOADS.map((p) => p.length - 1);
 process.stderr.write(`${N} statements, ${Math.min(...lens)}–${Math.max(...lens)} bytes (mean ${(lens.reduce((a, b) => a + b, 0) / N).toFixed(0)})\n`);
 process.stderr.write('measuring classify (no digest)...\n');
-const plain = measure((b) => { classify(b, 1, b.length, res, false); sink ^= res.flags; });
+const plain = measure((calls) => {
+  for (let i = 0, j = 0; i < calls; i++, j = j + 1 === N ? 0 : j + 1) {
+    const b = PAYLOADS[j]!;
+    classify(b, 1, b.length, res, false);
+    sink ^= res.flags;
+  }
+});
 process.stderr.write('measuring classify + digest...\n');
-const withDigest = measure((b) => { classify(b, 1, b.length, res, true); sink ^= res.digestLo; });
+const withDigest = measure((calls) => {
+  for (let i = 0, j = 0; i < calls; i++, j = j + 1 === N ? 0 : j + 1) {
+    const b = PAYLOADS[j]!;
+    classify(b, 1, b.length, res, true);
+    sink ^= res.digestLo;
+  }
+});
 process.stderr.write('measuring canonical()...\n');
-const canon = measure((b) => { sink ^= canonical(b, 1, b.length).length; }, Math.max(1, CALLS >> 2));
-
+const canon = measure((calls) => {
+  for (let i = 0, j = 0; i < calls; i++, j = j + 1 === N ? 0 : j + 1) {
+    const b = PAYLOADS[j]!;
+    sink ^= canonical(b, 1, b.length).length;
+  }
+}, Math.max(1, CALLS >> 2));
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const row = (what: string, m: { wall: number; cpu: number }) =>
   `| ${what} | ${fmt(m.cpu)} | ${(1e9 / m.cpu).toFixed(0)} | ${fmt(m.wall)} |\n`;
