@@ -174,7 +174,6 @@ class ReadWriteSplit extends Router {
     if (read && !info.locked && !info.tempTables) {
       const r = pickReplica(servers, stmt, this.o);
       if (r >= 0) {
-        metrics.add("routed_replica");
         decision.toServer(r);
         return;
       }
@@ -185,7 +184,6 @@ class ReadWriteSplit extends Router {
   /** To server `index` (the primary when it is -1 and one exists), or the master_failure_mode answer. */
   private to(index: i32, servers: ServerTable, decision: RouteDecision, write: bool): void {
     if (index >= 0 && servers.get(index).isUsable) {
-      metrics.add(servers.get(index).isPrimary ? "routed_primary" : "routed_replica");
       decision.toServer(index);
       return;
     }
