@@ -144,7 +144,9 @@ export class Classifier {
         break;
       case T_SYSVAR:
         st.flags |= Flag.SYSVAR_READ;
-        if (lx.kw === Kw.IDENTITY || lx.kw === Kw.LAST_INSERT_ID) st.flags |= Flag.LAST_INSERT_ID;
+        if (lx.kw === Kw.IDENTITY || lx.kw === Kw.LAST_INSERT_ID || lx.kw === Kw.WARNING_COUNT || lx.kw === Kw.ERROR_COUNT) {
+          st.flags |= Flag.LAST_INSERT_ID;
+        }
         break;
     }
     this.after(t, kw);

@@ -109,12 +109,20 @@ export function decide(st: StatementState): number {
       f |= Flag.SESSION_WRITE;
       break;
     case Kw.SHOW:
+      kind = Kind.READ;
+      f |= Flag.READ;
+      // SHOW WARNINGS / ERRORS / COUNT(*) WARNINGS report on the previous statement.
+      if (h1 === Kw.WARNINGS || h1 === Kw.ERRORS || h1 === Kw.COUNT) f |= Flag.LAST_INSERT_ID;
+      break;
+    case Kw.GET: // GET DIAGNOSTICS: likewise
+      kind = Kind.READ;
+      f |= Flag.READ | Flag.LAST_INSERT_ID;
+      break;
     case Kw.DESCRIBE:
     case Kw.DESC:
     case Kw.EXPLAIN:
     case Kw.HELP:
     case Kw.CHECKSUM:
-    case Kw.GET:
       kind = Kind.READ;
       f |= Flag.READ;
       break;

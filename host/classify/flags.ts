@@ -51,7 +51,8 @@ export const Flag = {
   /** DROP TEMPORARY TABLE (names: tableNames()). */
   DROP_TEMP: 1 << 14,
   /** Reads what an earlier statement on this connection did: LAST_INSERT_ID(), @@identity,
-   *  @@last_insert_id, FOUND_ROWS(), ROW_COUNT(). */
+   *  @@last_insert_id, FOUND_ROWS(), ROW_COUNT(), @@warning_count, @@error_count, SHOW WARNINGS,
+   *  SHOW ERRORS, SHOW COUNT(*) WARNINGS|ERRORS, GET DIAGNOSTICS: route it where that went. */
   LAST_INSERT_ID: 1 << 15,
   /** SET @v = ..., SELECT ... INTO @v, @v := ... */
   USERVAR_WRITE: 1 << 16,

@@ -38,7 +38,9 @@ export namespace StatementFlag {
   export const CREATE_TEMP: u32 = 1 << 13;
   /** DROP TEMPORARY TABLE. */
   export const DROP_TEMP: u32 = 1 << 14;
-  /** LAST_INSERT_ID(), @@identity, @@last_insert_id, FOUND_ROWS(), ROW_COUNT(). */
+  /** Reads what an earlier statement on this connection did: LAST_INSERT_ID(), @@identity,
+   *  @@last_insert_id, FOUND_ROWS(), ROW_COUNT(), @@warning_count, @@error_count, SHOW WARNINGS,
+   *  SHOW ERRORS, SHOW COUNT(*) WARNINGS|ERRORS, GET DIAGNOSTICS. */
   export const LAST_INSERT_ID: u32 = 1 << 15;
   /** SET @v = ..., SELECT ... INTO @v, @v := ... */
   export const USERVAR_WRITE: u32 = 1 << 16;

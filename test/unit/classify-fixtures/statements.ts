@@ -204,7 +204,8 @@ export const SYNTAX: Case[] = [
   ['DELETE t1, t2 FROM t1 JOIN t2 ON t1.id = t2.id WHERE t1.v IS NULL', 'write', 'WRITE'],
   ['DELETE FROM t1 WHERE id = 5 RETURNING id, v', 'write', 'WRITE'],
   ['UPDATE LOW_PRIORITY IGNORE t1 SET v = NULL ORDER BY id LIMIT 10', 'write', 'WRITE'],
-  ['GET DIAGNOSTICS @n = NUMBER', 'read', 'READ USERVAR_WRITE'],
+  ['GET DIAGNOSTICS @n = NUMBER', 'read', 'READ USERVAR_WRITE LAST_INSERT_ID'],
+  ['GET DIAGNOSTICS CONDITION 1 @e = MYSQL_ERRNO, @m = MESSAGE_TEXT', 'read', 'READ USERVAR_WRITE LAST_INSERT_ID'],
   ["SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'", 'unknown', ''],
   // executable comments
   ['/*!40101 SET NAMES utf8mb4 */', 'session_write', 'SESSION_WRITE'],
