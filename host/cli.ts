@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `wasmscale` command. Exit codes: 0 fine, 1 the proxy failed (start-up or shutdown),
-// 2 the configuration is invalid (so scripts and service managers can tell the two apart).
+// 2 the configuration is invalid (so scripts and service managers can tell the two apart; for
+// `check`, that includes a plugin that `start` would refuse).
 // `plugin build|inspect|test` are registered from host/plugins/plugin-cli.ts; later ones
 // (`ctl ...`) are added the same way. Each loads only what it needs, through dynamic imports,
 // so `check` stays fast and does not pull in the proxy.
@@ -76,8 +77,19 @@ async function start(file: string): Promise<void> {
   process.on('SIGTERM', onSignal);
 }
 
-function check(file: string): void {
-  loadOrExit(file);
+async function check(file: string, opts: { plugins: boolean }): Promise<void> {
+  const config = loadOrExit(file);
+  if (opts.plugins && Object.keys(config.plugins).length > 0) {
+    // Loads each plugin a service uses as start would (plugin-check.ts), so a plugin start
+    // would refuse is reported here; this loads binaryen, hence the dynamic import.
+    const { checkPlugins } = await import('./plugins/plugin-check.js');
+    const problems = await checkPlugins(config);
+    if (problems.length > 0) {
+      process.stderr.write(`${file}: ${problems.length === 1 ? 'a plugin would be refused' : `${problems.length} plugins would be refused`} at start:\n`);
+      for (const p of problems) process.stderr.write(`  ${p}\n`);
+      process.exit(2);
+    }
+  }
   process.stdout.write(`OK: ${file}\n`);
 }
 
@@ -94,9 +106,10 @@ program
 
 program
   .command('check')
-  .description('validate a configuration file and report every problem in it')
+  .description('validate a configuration file and report every problem in it, including plugins start would refuse')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
-  .action((opts: { config: string }) => check(opts.config));
+  .option('--no-plugins', 'do not load the plugins (faster; checks the configuration only)')
+  .action((opts: { config: string; plugins: boolean }) => check(opts.config, opts));
 
 addPluginCommands(program);
 addCtlCommands(program);

@@ -49,4 +49,32 @@ listeners:
     expect(ok.stdout).toBe('OK: wasmscale.yaml\n');
     expect(ok.status).toBe(0);
   });
+
+  it('exits 2 for a plugin start would refuse, naming the plugin, its file and the reason', () => {
+    // (module (import "wasi_snapshot_preview1" "fd_read" (func)) (memory (export "memory") 1))
+    const wasm = join(dir, 'reader.wasm');
+    writeFileSync(wasm, Buffer.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+      0x02, 0x22, 0x01, 0x16, ...Buffer.from('wasi_snapshot_preview1'), 0x07, ...Buffer.from('fd_read'), 0x00, 0x00,
+      0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x0a, 0x01, 0x06, ...Buffer.from('memory'), 0x02, 0x00,
+    ]));
+    const file = join(dir, 'plugin.yaml');
+    writeFileSync(file, `servers:
+  db1: { address: 127.0.0.1 }
+plugins:
+  reader: { file: ${wasm} }
+services:
+  main: { router: reader, servers: [db1], user: root }
+listeners:
+  main: { service: main, port: 4006 }
+`);
+    const r = cli('check', '-c', file);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`plugin reader: imports wasi_snapshot_preview1.fd_read, which the sandbox does not provide (file ${wasm})`);
+    expect(r.status).toBe(2);
+    // --no-plugins checks the configuration only.
+    const quick = cli('check', '--no-plugins', '-c', file);
+    expect(quick.stdout).toBe(`OK: ${file}\n`);
+    expect(quick.status).toBe(0);
+  });
 });
