@@ -151,9 +151,9 @@ describe('modules importing capabilities the sandbox does not provide are refuse
     expect(r.out).not.toMatch(/"msg":"listening"/);
   });
 
-  // Host gap (reported): the refusal names the plugin's config name but not its file
-  // (host/plugins/plugin-loader.ts preparePlugin passes only { name: cfg.name } to prepareModule).
-  it.fails('... and names the refused file', async () => {
+  // Was a host gap: the refusal named the plugin's config name but not its file. Every load
+  // refusal now ends with "(file <path>)" (host/plugins/plugin-loader.ts naming()).
+  it('... and names the refused file', async () => {
     const r = await startWith('reader', builds.wasi.wasm);
     expect(r.code).toBe(1);
     const line = r.out.split('\n').find((l) => l.includes('which the sandbox does not provide'));
@@ -168,12 +168,17 @@ describe('modules importing capabilities the sandbox does not provide are refuse
   });
 
   it("a function the host does not provide in the host's own namespace (wasmscale_v1.tcp_connect): exit 1, named", async () => {
-    // The sandbox's allow-list is by namespace; the link step refuses the name.
+    // The sandbox checks names within the modules it provides, before anything is linked (not
+    // V8's "Import #8 ... function import requires a callable"), and says what the module has.
     expect(builds.unprovided.status).toBe(1);
+    expect(builds.unprovided.out).toContain('imports wasmscale_v1.tcp_connect, which the sandbox does not provide; wasmscale_v1 provides log, metric_add, clock_ms');
     const r = await startWith('unprovided', builds.unprovided.wasm);
     expect(r.code).toBe(1);
     const line = r.out.split('\n').find((l) => l.includes('tcp_connect'));
     expect(line).toMatch(/plugin unprovided: .*wasmscale_v1.*tcp_connect/);
+    expect(line).toContain('plugin unprovided: imports wasmscale_v1.tcp_connect, which the sandbox does not provide; wasmscale_v1 provides log, metric_add, clock_ms');
+    expect(line).toContain(builds.unprovided.wasm);
+    expect(line).not.toContain('requires a callable');
   });
 });
 
