@@ -844,8 +844,9 @@ export class ClientSession implements SessionView, LinkOwner {
     ps.lastServer = link.name;
     const types = executeTypes(p.payload, ps.params);
     if (types) {
-      ps.types = Buffer.from(types);
-      link.typed.add(ps.clientId);
+      // Kept for connections that never saw them; copied only when they change (not per execute).
+      if (ps.types === null || !ps.types.equals(types)) ps.types = Buffer.from(types);
+      if (this.links.size > 1) link.typed.add(ps.clientId);
     } else if (ps.params > 0 && ps.types && !link.typed.has(ps.clientId)) {
       link.typed.add(ps.clientId);
       return rewrittenPacket(withTypes(p.payload, ps.params, ps.types));
