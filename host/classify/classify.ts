@@ -115,7 +115,10 @@ export class Classifier {
       this.endStatement();
       return;
     }
-    if (code === 0x28) st.depth++;
+    if (code === 0x28) {
+      st.depth++;
+      st.parenSeen = true;
+    }
     else if (code === 0x29) st.depth--;
     if (st.ntok === 0 && code === 0x28) return; // (SELECT ...) UNION (SELECT ...)
     if (st.setStatement) {
@@ -220,7 +223,9 @@ export class Classifier {
       case Kw.TRIGGER:
       case Kw.EVENT:
       case Kw.PACKAGE:
-        if (st.head[0] === Kw.CREATE && idx < HEAD) st.compound = true;
+        // Only as the object of CREATE (before any parenthesis): a column named `event` must not
+        // make later ';' look like part of a body, which would hide a multi-statement.
+        if (st.head[0] === Kw.CREATE && !st.parenSeen) st.compound = true;
         break;
       case Kw.BEGIN:
       case Kw.CASE:

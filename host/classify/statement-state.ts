@@ -33,6 +33,8 @@ export class StatementState {
   /** CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT/PACKAGE, BEGIN NOT ATOMIC: ';' inside BEGIN..END does not end it. */
   compound = false;
   block = 0;
+  /** A '(' was seen in this statement. */
+  parenSeen = false;
   /** First top-level DML keyword after WITH. */
   withMain = 0;
   readOnly = false;
@@ -62,6 +64,7 @@ export class StatementState {
     this.pendingEnd = false;
     this.compound = false;
     this.block = 0;
+    this.parenSeen = false;
     this.withMain = 0;
     this.readOnly = false;
     this.chain = false;
