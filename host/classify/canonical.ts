@@ -88,6 +88,12 @@ export class Canon {
 
   /** Feeds the lexer's current token (not T_COMMENT, not T_END). */
   feed(lx: Lexer): void {
+    // Most tokens are outside IN lists and VALUES rows: one test sends them straight on.
+    if (this.vState === V_NONE && !this.inList && !this.lastWasIn) this.plain(lx, lx.type);
+    else this.feedSlow(lx);
+  }
+
+  private feedSlow(lx: Lexer): void {
     const type = lx.type;
     const code = type === T_PUNCT ? lx.code : 0;
     switch (this.vState) {
@@ -151,7 +157,12 @@ export class Canon {
       }
     }
     this.lastWasIn = false;
-    if (literal) {
+    this.plain(lx, type);
+  }
+
+  /** Emits a token outside the IN-list and VALUES-row handling. */
+  private plain(lx: Lexer, type: number): void {
+    if (type === T_STRING || type === T_NUMBER || type === T_HEX || type === T_PARAM) {
       this.text(AT_Q, 1, S_NORMAL);
     } else if (type === T_WORD) {
       const kw = lx.kw;
@@ -159,7 +170,7 @@ export class Canon {
       if (kw === Kw.IN) this.lastWasIn = true;
       else if (kw === Kw.VALUES || kw === Kw.VALUE) this.vState = V_EXPECT;
     } else if (type === T_PUNCT) {
-      switch (code) {
+      switch (lx.code) {
         case 0x28:
           this.depth++;
           this.emit(lx.buf, lx.start, lx.stop, false, S_OPEN);
