@@ -10,10 +10,10 @@ import {
 } from '../../host/classify/lexer.js';
 import { CONNECTORS } from './classify-fixtures/connectors.js';
 import { ORMS } from './classify-fixtures/orms.js';
-import { DDL, SEQUENCES_CALL_PREPARE, SYNTAX, TEMP_AND_LOCKS, TRANSACTIONS, VARIABLES } from './classify-fixtures/statements.js';
+import { DDL, DUMP, SEQUENCES_CALL_PREPARE, SYNTAX, TEMP_AND_LOCKS, TRANSACTIONS, VARIABLES } from './classify-fixtures/statements.js';
 import { SYSBENCH } from './classify-fixtures/sysbench.js';
 
-const ALL = [...SYSBENCH, ...CONNECTORS, ...ORMS, ...DDL, ...TEMP_AND_LOCKS, ...SEQUENCES_CALL_PREPARE, ...TRANSACTIONS, ...VARIABLES, ...SYNTAX].map((c) => c[0]);
+const ALL = [...SYSBENCH, ...CONNECTORS, ...ORMS, ...DDL, ...TEMP_AND_LOCKS, ...SEQUENCES_CALL_PREPARE, ...TRANSACTIONS, ...VARIABLES, ...SYNTAX, ...DUMP].map((c) => c[0]);
 const res = new ClassifyResult();
 
 /** [type, text] of every token. */

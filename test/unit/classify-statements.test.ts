@@ -6,7 +6,7 @@ import { classify, ClassifyResult, Flag, flagNames, flagsOf, Kind, kindName } fr
 import type { Case } from './classify-fixtures/cases.js';
 import { CONNECTORS } from './classify-fixtures/connectors.js';
 import { ORMS } from './classify-fixtures/orms.js';
-import { DDL, SEQUENCES_CALL_PREPARE, SYNTAX, TEMP_AND_LOCKS, TRANSACTIONS, VARIABLES } from './classify-fixtures/statements.js';
+import { DDL, DUMP, SEQUENCES_CALL_PREPARE, SYNTAX, TEMP_AND_LOCKS, TRANSACTIONS, VARIABLES } from './classify-fixtures/statements.js';
 import { SYSBENCH } from './classify-fixtures/sysbench.js';
 
 const GROUPS: [string, Case[]][] = [
@@ -19,6 +19,7 @@ const GROUPS: [string, Case[]][] = [
   ['transactions', TRANSACTIONS],
   ['variables, functions, files', VARIABLES],
   ['syntax: CTEs, SET STATEMENT, comments, quotes, multi-statements', SYNTAX],
+  ['mysqldump output', DUMP],
 ];
 
 const res = new ClassifyResult();

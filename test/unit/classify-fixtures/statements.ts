@@ -260,3 +260,27 @@ export const SYNTAX: Case[] = [
   ['CREATE PROCEDURE p() SELECT 1; SELECT 2', 'write', 'WRITE DDL IMPLICIT_COMMIT READ MULTI_STATEMENT'],
   ["CREATE TRIGGER t BEFORE UPDATE ON t1 FOR EACH ROW BEGIN IF NEW.a < 0 THEN SET NEW.a = 0; END IF; END; UPDATE t1 SET a = -1", 'write', 'WRITE DDL IMPLICIT_COMMIT MULTI_STATEMENT'],
 ];
+
+/** What mysqldump / mariadb-dump writes (and `mariadb < dump.sql` sends, one statement at a time). */
+export const DUMP: Case[] = [
+  ['/*M!999999\\- enable the sandbox mode */', 'unknown', ''],
+  ['/*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;', 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ['/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */;', 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ['/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;', 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ["/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;", 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ['/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;', 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ['DROP TABLE IF EXISTS `t1`;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ['/*!40101 SET @saved_cs_client     = @@character_set_client */;', 'session_write', 'SESSION_WRITE USERVAR_WRITE SYSVAR_READ'],
+  ['/*!40101 SET character_set_client = utf8mb4 */;', 'session_write', 'SESSION_WRITE'],
+  ['LOCK TABLES `t1` WRITE;', 'write', 'LOCK_TABLES IMPLICIT_COMMIT'],
+  ['/*!40000 ALTER TABLE `t1` ENABLE KEYS */;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ["INSERT INTO `t1` VALUES (1,'a'),(2,'b\\'c'),(3,NULL);", 'write', 'WRITE'],
+  ['UNLOCK TABLES;', 'write', 'UNLOCK_TABLES IMPLICIT_COMMIT'],
+  ['/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;', 'session_write', 'SESSION_WRITE USERVAR_READ'],
+  ['/*!40101 SET character_set_client = @saved_cs_client */;', 'session_write', 'SESSION_WRITE USERVAR_READ'],
+  ['/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER trg BEFORE INSERT ON t1 FOR EACH ROW SET NEW.a = 1 */;;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ['/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */ /*!50001 VIEW `v1` AS SELECT 1 AS `a` */;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ['/*!40000 DROP DATABASE IF EXISTS `app`*/;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ['CREATE DATABASE /*!32312 IF NOT EXISTS*/ `app` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+  ['/*!40000 ALTER TABLE `t1` DISABLE KEYS */;', 'write', 'WRITE DDL IMPLICIT_COMMIT'],
+];
