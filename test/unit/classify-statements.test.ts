@@ -1,6 +1,7 @@
 // host/classify: kind and flags of real statements, table-driven (test/unit/classify-fixtures/).
 // Each case states the exact kind and the exact set of flags; flags are compared by name so a
 // failure shows which bits differ.
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { classify, ClassifyResult, Flag, flagNames, flagsOf, Kind, kindName } from '../../host/classify/index.js';
 import type { Case } from './classify-fixtures/cases.js';
@@ -88,5 +89,26 @@ describe('classifier: result fields', () => {
     classify(b, 0, b.length, res);
     expect(res.flags).toBe((Flag.READ | Flag.NON_DETERMINISTIC) >>> 0);
     expect(res.flags).toBeGreaterThan(0);
+  });
+});
+
+describe('classifier: hot path', () => {
+  it('allocates nothing per statement (no garbage collection while classifying 300,000 statements)', async () => {
+    const sqls = [...SYSBENCH, ...ORMS].map((c) => Buffer.from(`\x03${c[0]} -- wasmscale route to server db2`));
+    for (const b of sqls) classify(b, 1, b.length, res); // warm up (JIT, the canonical scratch)
+    const gcs: number[] = [];
+    const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.startTime); });
+    obs.observe({ entryTypes: ['gc'] });
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    for (let i = 0, j = 0; i < 300_000; i++, j = j + 1 === sqls.length ? 0 : j + 1) {
+      const b = sqls[j]!;
+      classify(b, 1, b.length, res);
+    }
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+    obs.disconnect();
+    // Had each call allocated even 50 bytes, 15 MB of garbage would have needed several scavenges.
+    expect(gcs.filter((t) => t >= t0 && t <= t1).length).toBeLessThanOrEqual(1);
   });
 });
