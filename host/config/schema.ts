@@ -165,6 +165,10 @@ const service = z.strictObject({
   causal_reads_timeout: duration(1).default(10_000),
   // The session survives the loss of its main (first) connection while idle; it is reopened when needed.
   master_reconnection: bool.default(false),
+  // schemarouter (MaxScale's name and default): how often each server's databases are read again.
+  refresh_interval: duration(1000).default(300_000),
+  // Least time between reads triggered by "unknown database" (1049) replies.
+  refresh_min_interval: duration().default(1000),
 });
 
 // A plugin: its module, its own configuration (passed to the plugin's `configure` as JSON) and

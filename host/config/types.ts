@@ -91,6 +91,10 @@ export interface ServiceConfig {
   causal_reads_timeout: number;
   /** Losing the main connection while idle does not end the session; it is reopened when needed. */
   master_reconnection: boolean;
+  /** Re-read of each server's databases for routers that shard by database, ms (>= 1 s). */
+  refresh_interval: number;
+  /** Least time between such reads triggered by "unknown database" replies, ms. */
+  refresh_min_interval: number;
 }
 
 export type FailurePolicy = 'fail_open' | 'fail_closed';

@@ -10,6 +10,7 @@ import { FirstAvailableRouter } from '../session/first-available-router.js';
 import type { Filter } from '../session/filter.js';
 import type { Router } from '../session/router.js';
 import type { BackendServer, ServerGreeting, ServiceContext, SessionSettings } from '../session/service-context.js';
+import { DatabaseDiscovery } from './database-discovery.js';
 import { probeServer } from './server-probe.js';
 
 /** A BackendServer as this runtime keeps it: updated in place, so a router holding the list sees changes. */
@@ -46,6 +47,8 @@ export class ServiceRuntime implements ServiceContext {
   /** Called after such a change (e.g. a router bridge re-sends its server table). */
   onServersChanged: (() => void) | null = null;
   private readonly refreshTimer: NodeJS.Timeout;
+  /** Each server's databases, read only for a router that wants them (schemarouter). */
+  private discovery: DatabaseDiscovery | null = null;
 
   constructor(
     private cfg: ServiceConfig,
@@ -123,6 +126,35 @@ export class ServiceRuntime implements ServiceContext {
 
   async init(): Promise<void> {
     await Promise.all([this.probe(), this.accounts.load(), this.initRouter(), this.initFilters()]);
+    await this.initDiscovery();
+  }
+
+  /** Starts database discovery if the router wants it; the first map is sent before any session. */
+  private async initDiscovery(): Promise<void> {
+    const router = this.router;
+    if (!router.wantsDatabases || !router.databasesChanged) return;
+    this.discovery = new DatabaseDiscovery({
+      servers: () => this.serverList,
+      user: this.cfg.user,
+      password: this.cfg.password,
+      connectTimeoutMs: this.cfg.connect_timeout,
+      intervalMs: this.cfg.refresh_interval,
+      minIntervalMs: this.cfg.refresh_min_interval,
+      log: this.log,
+      onChange: (map) => {
+        this.log.info({ service: this.name, databases: Object.fromEntries(map) }, 'database map changed');
+        router.databasesChanged?.(map);
+      },
+    });
+    await this.discovery.refresh();
+  }
+
+  databasesOf(server: string): readonly string[] | undefined {
+    return this.discovery?.of(server);
+  }
+
+  databaseUnknown(): void {
+    this.discovery?.requestRefresh();
   }
 
   /** Loads the service's filter plugins (one instance each per service per worker). */
@@ -200,6 +232,7 @@ export class ServiceRuntime implements ServiceContext {
 
   close(): void {
     clearInterval(this.refreshTimer);
+    this.discovery?.close();
     if (this.router instanceof PluginRouter) this.router.close();
     for (const f of this.filters) if (f instanceof PluginFilter) f.close();
   }

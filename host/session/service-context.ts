@@ -43,4 +43,11 @@ export interface ServiceContext {
   servers(): readonly BackendServer[];
   /** KILL of a proxy session id, possibly owned by another worker. Resolves false if unknown. */
   kill(id: number, query: boolean): Promise<boolean>;
+  /**
+   * With database discovery (a router that shards by database): the databases `server` holds as
+   * last read, undefined without discovery or before it read that server.
+   */
+  databasesOf?(server: string): readonly string[] | undefined;
+  /** A reply said "unknown database" (1049): the database map may be stale. */
+  databaseUnknown?(): void;
 }
