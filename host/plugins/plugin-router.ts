@@ -7,11 +7,11 @@
 import type { Logger } from 'pino';
 import type { PluginLimits } from '../config/index.js';
 import type { RouteDecision, Router, RouterSession, ServerView, SessionView, Statement } from '../session/router.js';
-import { TargetsAction, Target } from './abi/constants.js';
+import { RouteFlag, TargetsAction, Target } from './abi/constants.js';
 import { decodeRouteDecision, decodeSessionTargets } from './abi/decode.js';
-import { encodeServerTable, encodeSessionEnd, encodeSessionStart, encodeStatement } from './abi/encode.js';
+import { encodeDatabaseTable, encodeServerTable, encodeSessionEnd, encodeSessionStart, encodeStatement } from './abi/encode.js';
 import type { Exchange } from './abi/exchange.js';
-import type { RouteDecisionRecord, ServerRecord, SessionRecord, StatementRecord } from './abi/records.js';
+import type { DatabaseRecord, RouteDecisionRecord, ServerRecord, SessionRecord, StatementRecord } from './abi/records.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { PluginMetrics } from './plugin-metrics.js';
 import { PluginSlot, TRAPPED, UNAVAILABLE } from './plugin-slot.js';
@@ -19,6 +19,7 @@ import type { PluginVersion } from './plugin-version.js';
 
 const COM_QUERY = 0x03;
 const COM_STMT_PREPARE = 0x16;
+const COM_INIT_DB = 0x02;
 
 export interface PluginRouterOptions {
   version: PluginVersion;
@@ -75,6 +76,7 @@ class PluginSession implements RouterSession {
 
 const NO_BACKEND: RouteDecision = { kind: 'error', message: 'no backend connection' };
 const ALL: RouteDecision = { kind: 'all' };
+const MERGE: RouteDecision = { kind: 'merge' };
 const NO_BYTES = Buffer.alloc(0);
 
 export class PluginRouter implements Router {
@@ -99,7 +101,11 @@ export class PluginRouter implements Router {
     sessionId: 0, currentServer: -1, command: 0, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '',
     source: NO_BYTES, sqlStart: 0, sqlEnd: 0,
   };
-  private readonly decision: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
+  private readonly decision: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '', flags: 0 };
+  /** Decisions "this server only" per server index (RouteFlag.ONLY), built with toServer. */
+  private toServerOnly: RouteDecision[];
+  /** The database table as last sent (1.2), replayed to a fresh instance. */
+  private databases: DatabaseRecord[] | null = null;
   private readonly encodeStmt = (ex: Exchange): number => encodeStatement(ex, this.stmt, this.ops, this.ops.length);
 
   private constructor(opts: PluginRouterOptions) {
@@ -110,6 +116,7 @@ export class PluginRouter implements Router {
     this.counts = new Uint32Array(opts.servers.length);
     this.ops = new Uint32Array(opts.servers.length);
     this.toServer = opts.servers.map((x) => ({ kind: 'server', server: x.name }));
+    this.toServerOnly = opts.servers.map((x) => ({ kind: 'server', server: x.name, only: true }));
     this.metrics = new PluginMetrics(this.name);
     this.slot = new PluginSlot(opts.version, opts.service, opts.log, this.metrics, opts.limits, this);
     this.failClosedDecision = { kind: 'error', message: `router plugin ${this.name} failed; statement refused (failure_policy: fail_closed)` };
@@ -177,6 +184,24 @@ export class PluginRouter implements Router {
     }
     this.servers = servers;
     this.toServer = servers.map((x) => ({ kind: 'server', server: x.name }));
+    this.toServerOnly = servers.map((x) => ({ kind: 'server', server: x.name, only: true }));
+  }
+
+  /** Whether the plugin subscribed to wsx_databases (the service then discovers databases). */
+  get wantsDatabases(): boolean {
+    return this.slot.subscribed('databases');
+  }
+
+  /** Database discovery found a different map: send it as a DatabaseTable (server indexes of the table). */
+  databasesChanged(databases: ReadonlyMap<string, readonly string[]>): void {
+    const table: DatabaseRecord[] = [];
+    this.servers.forEach((s, i) => {
+      const dbs = databases.get(s.name);
+      if (dbs) table.push({ server: i, databases: dbs });
+    });
+    this.databases = table;
+    const r = this.slot.invoke('databases', (ex) => encodeDatabaseTable(ex, table));
+    if (r < 0 && r !== TRAPPED) this.failed('databases', r);
   }
 
   private sendTable(): void {
@@ -192,6 +217,11 @@ export class PluginRouter implements Router {
     this.sent = table;
     const servers = inst.hooks.servers;
     if (servers) servers(encodeServerTable(inst.ex, table));
+    const dbs = inst.hooks.databases;
+    if (dbs && this.databases) {
+      inst.fuel?.refill();
+      dbs(encodeDatabaseTable(inst.ex, this.databases));
+    }
     const start = inst.hooks.session_start;
     if (!start) return;
     for (const s of this.sessions.values()) {
@@ -303,7 +333,8 @@ export class PluginRouter implements Router {
     st.hint = stmt.hint;
     st.hintServer = stmt.hintServer;
     st.source = stmt.payload;
-    const text = stmt.command === COM_QUERY || stmt.command === COM_STMT_PREPARE;
+    // (1.2) COM_INIT_DB's database name goes in `sql` too: a router that shards by database needs it.
+    const text = stmt.command === COM_QUERY || stmt.command === COM_STMT_PREPARE || stmt.command === COM_INIT_DB;
     st.sqlStart = text ? 1 : 0;
     st.sqlEnd = text ? stmt.payload.length : 0;
     const r = this.slot.invoke('route', this.encodeStmt);
@@ -319,10 +350,12 @@ export class PluginRouter implements Router {
       case Target.SERVER: {
         const target = this.toServer[d.serverIndex];
         if (!target) return { kind: 'error', message: `router plugin ${this.name} chose server index ${d.serverIndex}, which does not exist` };
-        return target;
+        return (d.flags ?? 0) & RouteFlag.ONLY ? this.toServerOnly[d.serverIndex]! : target;
       }
       case Target.ALL:
         return ALL;
+      case Target.MERGE:
+        return MERGE;
       case Target.ERROR:
         return { kind: 'error', message: d.message || `router plugin ${this.name} refused the statement` };
       default:

@@ -50,9 +50,15 @@ export interface Statement {
 }
 
 export type RouteDecision =
-  | { readonly kind: 'server'; readonly server: string }
+  /**
+   * `only`: a session write (USE, COM_INIT_DB, SET ...) runs on this server alone and stays out of
+   * the session-command history (schemarouter: each shard keeps its own current database).
+   */
+  | { readonly kind: 'server'; readonly server: string; readonly only?: boolean }
   /** Every connection the session has open (and, through the history, those it opens later). */
   | { readonly kind: 'all' }
+  /** Every server of the service (connections opened as needed); the result sets merged into one (SHOW DATABASES). */
+  | { readonly kind: 'merge' }
   | { readonly kind: 'error'; readonly message: string };
 
 export interface RouterSession {
@@ -72,5 +78,9 @@ export interface RouterSession {
 
 export interface Router {
   readonly name: string;
+  /** Whether the router wants the databases of each server (database discovery runs only then). */
+  readonly wantsDatabases?: boolean;
+  /** The databases each server holds (server name -> names), after each discovery that changed them. */
+  databasesChanged?(databases: ReadonlyMap<string, readonly string[]>): void;
   newSession(session: SessionView, servers: readonly ServerView[]): RouterSession;
 }

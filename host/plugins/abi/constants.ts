@@ -3,8 +3,8 @@ import type { ServerRole, ServerState } from '../../session/router.js';
 
 /** The ABI version this host speaks. It loads plugins of this major and any minor <= HOST_ABI_MINOR. */
 export const HOST_ABI_MAJOR = 1;
-/** 1.1: Statement.hint and hint_server (ABI.md §10). */
-export const HOST_ABI_MINOR = 1;
+/** 1.1: Statement.hint and hint_server; 1.2: wsx_databases, RouteDecision target MERGE and flags (ABI.md §10). */
+export const HOST_ABI_MINOR = 2;
 
 /** Import module of the host functions (ABI.md §8). */
 export const HOST_MODULE = 'wasmscale_v1';
@@ -16,12 +16,12 @@ export const RESERVED_EXPORT_PREFIX = '__wsx_';
 export type PluginKind = 'router' | 'filter';
 
 /** Hooks by name as describe() lists them; the export is `wsx_<hook>`. */
-export const HOOKS = ['session_start', 'session_end', 'servers', 'route', 'on_statement', 'on_reply'] as const;
+export const HOOKS = ['session_start', 'session_end', 'servers', 'route', 'on_statement', 'on_reply', 'databases'] as const;
 export type HookName = (typeof HOOKS)[number];
 
 /** Hooks each kind may subscribe to, and the one it must. */
 export const KIND_HOOKS: Record<PluginKind, { allowed: readonly HookName[]; required: HookName }> = {
-  router: { allowed: ['session_start', 'session_end', 'servers', 'route'], required: 'route' },
+  router: { allowed: ['session_start', 'session_end', 'servers', 'route', 'databases'], required: 'route' },
   filter: { allowed: ['session_start', 'session_end', 'servers', 'on_statement', 'on_reply'], required: 'on_statement' },
 };
 
@@ -46,7 +46,10 @@ export const NO_SERVER = 0xffffffff;
 /** Statement.hint (ABI.md §6): the classifier's Hint values (host/classify/flags.ts). */
 export const HintCode = { NONE: 0, MASTER: 1, SLAVE: 2, SERVER: 3, LAST: 4 } as const;
 
-export const Target = { KEEP: 0, SERVER: 1, ALL: 2, ERROR: 3 } as const;
+/** RouteDecision.target; MERGE (1.2): every server of the service, result sets merged into one. */
+export const Target = { KEEP: 0, SERVER: 1, ALL: 2, ERROR: 3, MERGE: 4 } as const;
+/** RouteDecision.flags (1.2). ONLY: a session write (USE, COM_INIT_DB, SET) runs on the named server only, outside the history. */
+export const RouteFlag = { ONLY: 1 } as const;
 export const TargetsAction = { DEFAULT: 0, LIST: 1, REFUSE: 2 } as const;
 export const FilterAction = { CONTINUE: 0, REWRITE: 1, BLOCK: 2 } as const;
 

@@ -34,13 +34,23 @@ function str(ex: Exchange, size: number, off: number, fallback = ''): [string, n
   return [ex.bytes.toString('utf8', start, start + n), off + 4 + n];
 }
 
-// RouteDecision: size u32 | target u8 | reserved u8 | reserved u16 | server_index u32 | message str.
+// RouteDecision: size u32 | target u8 | reserved u8 | reserved u16 | server_index u32 | message str |
+// (1.2) flags u32.
 /** Decodes into `out` (reused by the caller: no allocation unless there is a message). */
 export function decodeRouteDecision(ex: Exchange, len: number, out: RouteDecisionRecord): RouteDecisionRecord {
   const size = span(ex, len);
   out.target = u8(ex, size, 4);
   out.serverIndex = u32(ex, size, 8);
-  out.message = out.target === 3 ? str(ex, size, 12)[0] : '';
+  if (out.target === 3) {
+    const [message, next] = str(ex, size, 12);
+    out.message = message;
+    out.flags = u32(ex, size, next);
+  } else {
+    out.message = '';
+    // The message is empty on the hot path: flags at 16 (a non-empty one is skipped).
+    const n = u32(ex, size, 12);
+    out.flags = n === 0 ? u32(ex, size, 16) : u32(ex, size, 16 + n);
+  }
   return out;
 }
 

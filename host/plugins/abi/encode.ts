@@ -3,7 +3,7 @@
 // to pass to the hook. Offsets are the spec's; fields are only ever added at the end.
 import { MAX_SQL_BYTES, NO_SERVER, ROLE_CODES, STATE_CODES } from './constants.js';
 import type { Exchange } from './exchange.js';
-import type { ReplyRecord, ServerRecord, SessionRecord, StatementRecord } from './records.js';
+import type { DatabaseRecord, ReplyRecord, ServerRecord, SessionRecord, StatementRecord } from './records.js';
 
 const FUTURE_FILL = 0xa5;
 
@@ -132,4 +132,28 @@ export function encodeReply(ex: Exchange, r: ReplyRecord): number {
   dv.setBigUint64(p + 16, r.affectedRows, true);
   dv.setBigUint64(p + 24, r.rows, true);
   return finish(ex, putFuture(ex, p + 32));
+}
+
+// DatabaseTable (1.2): size u32 | count u32 | entries. Entry: entry_size u32 | server u32 |
+// databases u32 count + that many str.
+export function encodeDatabaseTable(ex: Exchange, entries: readonly DatabaseRecord[]): number {
+  let need = 8;
+  for (const e of entries) {
+    need += 12 + ex.futureBytes;
+    for (const d of e.databases) need += 4 + Buffer.byteLength(d);
+  }
+  ex.reserve(need + ex.futureBytes);
+  const dv = ex.dv;
+  dv.setUint32(ex.ptr + 4, entries.length, true);
+  let at = ex.ptr + 8;
+  for (const e of entries) {
+    const start = at;
+    dv.setUint32(start + 4, u32OrNone(e.server), true);
+    dv.setUint32(start + 8, e.databases.length, true);
+    at = start + 12;
+    for (const d of e.databases) at = putStr(ex, at, d);
+    at = putFuture(ex, at);
+    dv.setUint32(start, at - start, true);
+  }
+  return finish(ex, putFuture(ex, at));
 }

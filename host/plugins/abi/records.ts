@@ -58,6 +58,14 @@ export interface RouteDecisionRecord {
   target: number;
   serverIndex: number;
   message: string;
+  /** RouteFlag bits (1.2); 0 from an older plugin (optional so that 1.1 callers' literals still fit). */
+  flags?: number;
+}
+
+/** One DatabaseTable entry (1.2): the databases a server holds, by server index. */
+export interface DatabaseRecord {
+  server: number;
+  databases: readonly string[];
 }
 
 export interface SessionTargetsRecord {
