@@ -3,8 +3,11 @@
 
 /** ABI major version (ABI.md §3). A plugin built with this SDK is loaded by hosts of this major. */
 export const ABI_MAJOR: i32 = 1;
-/** ABI minor version: the newest record layouts this SDK reads and writes (1.1: Statement.hint). */
-export const ABI_MINOR: i32 = 1;
+/**
+ * ABI minor version: the newest record layouts this SDK reads and writes (1.1: Statement.hint;
+ * 1.2: wsx_databases, RouteDecision MERGE and flags).
+ */
+export const ABI_MINOR: i32 = 2;
 
 /** Status codes (ABI.md §7): hooks return them negated; host functions return them. */
 export namespace Status {
@@ -82,6 +85,14 @@ export namespace Target {
   export const SERVER: u8 = 1;
   export const ALL: u8 = 2;
   export const ERROR: u8 = 3;
+  /** (1.2) every server of the service; their result sets merged into one (SHOW DATABASES). */
+  export const MERGE: u8 = 4;
+}
+
+/** RouteDecision.flags (1.2). */
+export namespace RouteFlag {
+  /** A session write (USE, COM_INIT_DB, SET) runs on the chosen server only, outside the host's session history. */
+  export const ONLY: u32 = 1;
 }
 
 /** SessionTargets.action. */
@@ -105,4 +116,4 @@ export const NO_SERVER: u32 = 0xffffffff;
 export const ABI_VERSION: i32 = (ABI_MAJOR << 16) | ABI_MINOR;
 
 /** This SDK's version (reported in describe()). */
-export const SDK_VERSION: string = "1.1.0";
+export const SDK_VERSION: string = "1.2.0";

@@ -11,6 +11,7 @@ import { readInput, writeOutputString } from "./kernel";
 import { Filter, Plugin, registered, Router } from "./plugin";
 import { replyView } from "./records/reply";
 import { routeDecision, sessionTargets, statementAction } from "./records/responses";
+import { databaseTable, decodeDatabaseTable } from "./records/databases";
 import { decodeServerTable, serverTable } from "./records/servers";
 import { decodeSessionEnd, decodeSessionStart } from "./records/session";
 import { statementView } from "./records/statement";
@@ -92,6 +93,17 @@ export function wsx_servers(len: i32): i32 {
   if (size == 0) return -Status.BAD_ARGUMENT;
   if (!decodeServerTable(exchangePtr(), size)) return -Status.BAD_ARGUMENT;
   plugin().onServers(serverTable);
+  return 0;
+}
+
+/** (1.2) The databases of each server (routers that shard by database). */
+export function wsx_databases(len: i32): i32 {
+  const size = requestSize(len);
+  if (size == 0) return -Status.BAD_ARGUMENT;
+  const p = plugin();
+  if (!(p instanceof Router)) return -Status.NOT_ALLOWED;
+  if (!decodeDatabaseTable(exchangePtr(), size)) return -Status.BAD_ARGUMENT;
+  changetype<Router>(p).onDatabases(databaseTable);
   return 0;
 }
 

@@ -6,7 +6,7 @@
 // See sdk/README.md for a walk-through and sdk/ABI.md for the contract with the host.
 export {
   ABI_MAJOR, ABI_MINOR, ABI_VERSION, SDK_VERSION, NO_SERVER,
-  Status, Role, ServerState, StatementKind, Trx, Command, Target, TargetsAction, FilterAction, Hint,
+  Status, Role, ServerState, StatementKind, Trx, Command, Target, TargetsAction, FilterAction, Hint, RouteFlag,
 } from "./abi";
 export { StatementFlag, StatementKindExt } from "./classify";
 export { Plugin, Router, Filter, register } from "./plugin";
@@ -14,6 +14,7 @@ export { Config, parseDurationMs } from "./config";
 export { JSONValue, JSONKind, JSONParse, JSONObjectWriter, parseJSON, jsonQuote } from "./json";
 export { Statement } from "./records/statement";
 export { Server, ServerTable } from "./records/servers";
+export { DatabaseTable } from "./records/databases";
 export { Session, findSession, sessionCount } from "./records/session";
 export { Reply } from "./records/reply";
 export { RouteDecision, SessionTargets, StatementAction } from "./records/responses";

@@ -6,6 +6,7 @@
 import { Config } from "./config";
 import { Reply } from "./records/reply";
 import { RouteDecision, SessionTargets, StatementAction } from "./records/responses";
+import { DatabaseTable } from "./records/databases";
 import { ServerTable } from "./records/servers";
 import { Session } from "./records/session";
 import { Statement } from "./records/statement";
@@ -51,7 +52,17 @@ export class Plugin {
 export class Router extends Plugin {
   get kind(): string { return "router"; }
 
-  hooks(): string[] { return ["session_start", "session_end", "servers", "route"]; }
+  hooks(): string[] {
+    const h = ["session_start", "session_end", "servers", "route"];
+    if (this.wantsDatabases()) h.push("databases");
+    return h;
+  }
+
+  /** (1.2) Whether the host should discover each server's databases and call onDatabases. */
+  wantsDatabases(): bool { return false; }
+
+  /** (1.2) The databases each server holds (sent before the first session and whenever they change). */
+  onDatabases(databases: DatabaseTable): void {}
 
   /** Where this statement goes. `decision` starts as keep (the session's current server). */
   route(stmt: Statement, servers: ServerTable, decision: RouteDecision): void {}

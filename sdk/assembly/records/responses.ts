@@ -1,7 +1,7 @@
 // What hooks answer (ABI.md §6 responses). A hook fills one of these; the SDK writes the record
 // into the exchange buffer after the hook returns, so the hook may read its request until then.
 // They are reused from call to call: choosing a target allocates nothing.
-import { FilterAction, Target, TargetsAction } from "../abi";
+import { FilterAction, RouteFlag, Target, TargetsAction } from "../abi";
 import { exchangeCapacity, exchangePtr } from "../exchange";
 import { writer } from "./write";
 
@@ -10,11 +10,14 @@ export class RouteDecision {
   target: u8 = Target.KEEP;
   serverIndex: u32 = 0;
   message: string = "";
+  /** RouteFlag bits (1.2). */
+  flags: u32 = 0;
 
   /** Back to keep. (`message` is only read for ERROR, which sets it: no store needed here.) */
   clear(): void {
     this.target = Target.KEEP;
     this.serverIndex = 0;
+    this.flags = 0;
   }
 
   /** Send to the session's current server (the default). */
@@ -23,6 +26,13 @@ export class RouteDecision {
   toServer(index: i32): void { this.target = Target.SERVER; this.serverIndex = <u32>index; }
   /** Send to every server the session uses (session commands). */
   toAll(): void { this.target = Target.ALL; }
+  /**
+   * (1.2) Send a session write (USE, COM_INIT_DB, SET) to this server only, not to every
+   * connection and not into the host's session history (a database that lives on one shard).
+   */
+  toServerOnly(index: i32): void { this.target = Target.SERVER; this.serverIndex = <u32>index; this.flags = RouteFlag.ONLY; }
+  /** (1.2) Run on every server of the service and answer with one result set, the union of theirs. */
+  toMerge(): void { this.target = Target.MERGE; }
   /** Answer the client with ERR 1105 (HY000) and this message. */
   error(message: string): void { this.target = Target.ERROR; this.message = message; }
 
@@ -30,14 +40,16 @@ export class RouteDecision {
   write(): i32 {
     if (this.target == Target.KEEP) return 0;
     if (this.target != Target.ERROR) {
-      // The hot path (a server, or all): 16 fixed bytes, written directly.
-      if (exchangeCapacity() < 16) return -1;
+      // The hot path (a server, or all): 16 fixed bytes, written directly; 20 with flags (1.2).
+      const n: i32 = this.flags == 0 ? 16 : 20;
+      if (exchangeCapacity() < n) return -1;
       const base = exchangePtr();
-      store<u32>(base, 16);
+      store<u32>(base, <u32>n);
       store<u32>(base, <u32>this.target, 4); // target u8 + reserved u8 + reserved u16
       store<u32>(base, this.serverIndex, 8);
       store<u32>(base, 0, 12); // message: empty str
-      return 16;
+      if (n == 20) store<u32>(base, this.flags, 16);
+      return n;
     }
     writer.begin();
     writer.u8(this.target);
@@ -45,6 +57,7 @@ export class RouteDecision {
     writer.u16(0);
     writer.u32(this.serverIndex);
     writer.str(this.message);
+    writer.u32(this.flags);
     return writer.end();
   }
 }
