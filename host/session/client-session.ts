@@ -10,6 +10,8 @@ import { newScramble } from '../protocol/native-password.js';
 import { encodeErr, encodeOk } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
+import { readResultSet } from '../protocol/result-set.js';
+import { mergeResultSets } from '../protocol/result-merge.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
 import { verifyNativePassword } from './authenticator.js';
 import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
@@ -66,12 +68,16 @@ interface Outcome {
 
 /** MaxScale's max_sescmd_history default. */
 const HISTORY_LIMIT = 50;
+/** Bytes of a reply kept for filters that read result sets; the rest is not shown to them. */
+const TEE_LIMIT = 2 * 1024 * 1024;
 /** Kind.BEGIN of host/classify (a statement that opens a transaction). */
 const CLASSIFIED_BEGIN = 4;
 /** Kind.READ of host/classify. */
 const CLASSIFIED_READ = 1;
 /** Kind.SESSION_WRITE of host/classify. */
 const CLASSIFIED_SESSION_WRITE = 3;
+/** ER_BAD_DB_ERROR: "Unknown database". */
+const ER_BAD_DB = 1049;
 const TRX_ACTIVE = 1;
 const TRX_READ_ONLY = 2;
 const TRX_AUTOCOMMIT = 4;
@@ -118,6 +124,13 @@ export class ClientSession implements SessionView, LinkOwner {
   private filterSessions: FilterSession[] = [];
   /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
   private replyFilters: FilterSession[] = [];
+  /** Filters that read result sets (on_result), in reply order. */
+  private resultFilters: FilterSession[] = [];
+  /** The reply being kept for them (its connection and chunks), a bounded prefix. */
+  private teeLink: BackendLink | null = null;
+  private teeChunks: Buffer[] = [];
+  private teeBytes = 0;
+  private teeBinary = false;
   private readonly classified = new ClassifyResult();
   private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
   private infile = false;
@@ -359,6 +372,7 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     this.filterSessions = this.ctx.filters.map((f) => f.newSession(this));
     this.replyFilters = this.filterSessions.filter((f) => f.wantsReplies).reverse();
+    this.resultFilters = this.filterSessions.filter((f) => f.wantsResults).reverse();
     const errors: string[] = [];
     for (const name of this.routerSession.initialServers()) {
       const server = servers.find((s) => s.name === name);
@@ -410,6 +424,10 @@ export class ClientSession implements SessionView, LinkOwner {
   // ---- LinkOwner: what the connections report --------------------------------------------------
 
   linkData(link: BackendLink, chunk: Buffer): void {
+    if (this.teeLink === link && this.teeBytes < TEE_LIMIT) {
+      this.teeChunks.push(chunk);
+      this.teeBytes += chunk.length;
+    }
     if (this.trx !== null && this.trx.server === link.name) this.trx.replyBytes(chunk);
     if (!this.socket.write(chunk) && !this.backendPausedForClient) {
       this.backendPausedForClient = true;
@@ -462,12 +480,14 @@ export class ClientSession implements SessionView, LinkOwner {
       this.retry.payload = EMPTY;
     }
     if (!end.error) this.serverStatus = end.status;
+    else if (end.errorCode === ER_BAD_DB) this.ctx.databaseUnknown?.(); // the database map may be stale
     if (this.trx !== null && this.trx.server === link.name) {
       this.trx.replyEnd(end);
       // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
       if (!end.error && !(end.status & Status.IN_TRANS)) this.trx = null;
     }
     this.routerSession?.opEnded?.(link.name);
+    if (this.teeLink === link) this.resultToFilters(link);
     if (this.replyFilters.length > 0) {
       const info = this.replyInfo;
       info.ok = !end.error;
@@ -489,6 +509,26 @@ export class ClientSession implements SessionView, LinkOwner {
         this.runProxyCommand(d.packet, d.run);
       });
     }
+  }
+
+  /** The kept reply goes to the filters that read result sets (it already went to the client). */
+  private resultToFilters(link: BackendLink): void {
+    const bytes = this.teeChunks.length === 1 ? this.teeChunks[0]! : Buffer.concat(this.teeChunks);
+    const cut = this.teeBytes >= TEE_LIMIT;
+    const binary = this.teeBinary;
+    this.teeLink = null;
+    this.teeChunks = [];
+    this.teeBytes = 0;
+    let rows;
+    try {
+      rows = readResultSet(bytes, { deprecateEof: link.tracker.deprecateEof, binary });
+    } catch (err) {
+      // A result cut at TEE_LIMIT may end inside a row; anything else is a parser gap: log it.
+      if (!cut) this.ctx.log.debug({ session: this.id, err: (err as Error).message }, 'result set not readable for filters');
+      return;
+    }
+    if (rows === null) return;
+    for (const f of this.resultFilters) f.result(rows, { server: link.name, binary, truncated: cut });
   }
 
   private pendingReplies(): number {
@@ -704,10 +744,14 @@ export class ClientSession implements SessionView, LinkOwner {
       const flags = this.statement.flags;
       return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
     }
+    if (decision.kind === 'merge') return this.runProxyCommand(p, (pk) => this.mergeFromAll(pk));
     // A statement that only changes session state (the classifier's kind 3: SET, USE, ...) runs
     // on every connection and goes into the history, whatever connection the router named: a
     // connection opened later (lazy connect, transaction replay) must be in the same state.
-    if (decision.kind === 'all' || sessionWide || this.statement.kind === CLASSIFIED_SESSION_WRITE) {
+    // Unless the router said "this server only" for USE / COM_INIT_DB / SET (schemarouter: the
+    // database exists on one shard; the other shards keep theirs).
+    const only = decision.kind === 'server' && decision.only === true && (cmd === Com.INIT_DB || cmd === Com.QUERY);
+    if (!only && (decision.kind === 'all' || sessionWide || this.statement.kind === CLASSIFIED_SESSION_WRITE)) {
       return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
     }
     let target = decision.kind === 'server' ? decision.server : '';
@@ -807,6 +851,10 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     this.lastCmdSeq = p.lastSeq;
     if (kind !== null) {
+      if (this.resultFilters.length > 0 && kind === 1 /* ReplyKind.Result */ && link.pending === 0 && this.teeLink === null) {
+        this.teeLink = link;
+        this.teeBinary = cmd === Com.STMT_EXECUTE;
+      }
       link.expect(kind, ReplyMode.Forward);
       this.routerSession?.opStarted?.(link.name);
     }
@@ -952,6 +1000,38 @@ export class ClientSession implements SessionView, LinkOwner {
   }
 
   /**
+   * RouteDecision 'merge' (SHOW DATABASES through schemarouter): the statement runs on every
+   * server of the service that is not down, and the client gets one result set, the union of
+   * theirs (host/protocol/result-merge.ts).
+   */
+  private async mergeFromAll(p: FramedPacket): Promise<void> {
+    const links: BackendLink[] = [];
+    for (const s of this.ctx.servers()) {
+      if (s.state === 'down') continue;
+      const l = this.links.get(s.name) ?? (await this.openLink(s.name));
+      if (!l || this.closed) return; // openLink answered the client
+      links.push(l);
+    }
+    if (links.length === 0) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), (p.lastSeq + 1) & 0xff);
+    this.lastCmdSeq = p.lastSeq;
+    const outcomes = await this.multi(new Map(links.map((l) => [l, 1])), () => {
+      for (const l of links) {
+        l.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
+        this.writeTo(l, p);
+      }
+    });
+    if (this.closed) return;
+    const replies: Buffer[] = [];
+    for (const l of links) {
+      const r = outcomes.get(l)?.[0]?.reply;
+      if (!r) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${l.name}' during query`, this.replySeq());
+      replies.push(r);
+    }
+    const opts = { inDeprecateEof: links[0]!.tracker.deprecateEof, outDeprecateEof: (this.clientCaps & Cap.DEPRECATE_EOF) !== 0, firstSeq: this.replySeq() };
+    this.socket.write(mergeResultSets(replies, opts));
+  }
+
+  /**
    * COM_STMT_PREPARE: prepared on every open connection (any of them may run it later), the
    * client gets the answering connection's reply with the proxy's statement id.
    */
@@ -1022,7 +1102,9 @@ export class ClientSession implements SessionView, LinkOwner {
     if (!server || !this.login) throw new NotAServer(`router chose server '${name}', which is not a server of service '${this.service}'`);
     let conn: BackendConnection;
     try {
-      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database: this.database }, this.ctx.settings.connectTimeoutMs);
+      // A shard without the login database (database discovery says so) is opened without one.
+      const database = this.database !== null && this.ctx.databasesOf?.(name)?.includes(this.database) === false ? null : this.database;
+      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database }, this.ctx.settings.connectTimeoutMs);
     } catch (err) {
       throw new Error(`Could not connect to server '${name}': ${(err as Error).message}`);
     }
