@@ -305,17 +305,17 @@ export class Classifier {
       case SET_VALUE:
         if (st.autocommitTarget) {
           st.autocommitTarget = false;
-          const v = this.boolValue(t, kw);
-          if (v === 1) st.flags |= Flag.AUTOCOMMIT_ON;
-          else if (v === 0) st.flags |= Flag.AUTOCOMMIT_OFF;
+          st.autocommitValue = this.boolValue(t, kw); // counts only if the value ends here
         }
         st.set = SET_REST;
         return false;
       default:
         if (code === 0x2c && st.depth === 0) {
+          st.commitAutocommit();
           st.set = SET_TARGET;
           return true;
         }
+        st.autocommitValue = -1; // `SET autocommit = 1 - x`: an expression, not a constant
         return false;
     }
   }
@@ -359,6 +359,7 @@ export class Classifier {
     const st = this.st;
     const res = this.res;
     if (st.pendingVar) st.flags |= Flag.USERVAR_READ;
+    st.commitAutocommit();
     if (st.ntok > 0) {
       const kind = decide(st);
       if (res.statements === 0) {

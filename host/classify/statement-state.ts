@@ -1,5 +1,6 @@
 // What the classifier remembers about the statement it is reading (one of possibly several in a
 // multi-statement text). Reset per statement; never reallocated.
+import { Flag } from './flags.js';
 
 /** SET parsing states. */
 export const SET_NONE = 0;
@@ -49,6 +50,8 @@ export class StatementState {
   setGlobal = false;
   /** The current SET target is autocommit. */
   autocommitTarget = false;
+  /** Its value so far: 1 on, 0 off, -1 none or not a constant. */
+  autocommitValue = -1;
   /** SET STATEMENT ... FOR: skipping to FOR, then the inner statement restarts the head. */
   setStatement = false;
 
@@ -76,7 +79,15 @@ export class StatementState {
     this.set = SET_NONE;
     this.setGlobal = false;
     this.autocommitTarget = false;
+    this.autocommitValue = -1;
     this.setStatement = false;
+  }
+
+  /** At the end of an assignment: a constant autocommit value becomes its flag. */
+  commitAutocommit(): void {
+    if (this.autocommitValue === 1) this.flags |= Flag.AUTOCOMMIT_ON;
+    else if (this.autocommitValue === 0) this.flags |= Flag.AUTOCOMMIT_OFF;
+    this.autocommitValue = -1;
   }
 
   /** Whether one of head[from..] is `kw`. */
