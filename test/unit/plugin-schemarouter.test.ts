@@ -1,0 +1,165 @@
+// ABI 1.2 (sdk/ABI.md §6 DatabaseTable, RouteDecision MERGE and flags) byte by byte, and the
+// schemarouter plugin (plugins-as/routers/schemarouter) offline through the test kit, its
+// database table sent by the host bridge as database discovery would.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { RouteFlag, Target } from '../../host/plugins/abi/constants.js';
+import { decodeRouteDecision } from '../../host/plugins/abi/decode.js';
+import { encodeDatabaseTable } from '../../host/plugins/abi/encode.js';
+import { Exchange } from '../../host/plugins/abi/exchange.js';
+import type { RouteDecisionRecord } from '../../host/plugins/abi/records.js';
+import { PluginTestKit, type TestServer } from '../../host/plugins/testkit.js';
+import { bundledPlugin } from './plugin-fixtures.js';
+
+const BASE = 512;
+
+function exchange(): Exchange {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16 });
+  const ex = new Exchange(memory, () => BASE);
+  ex.init();
+  return ex;
+}
+
+function str(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const n = Buffer.alloc(4);
+  n.writeUInt32LE(b.length);
+  return Buffer.concat([n, b]);
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
+
+function sized(body: Buffer): Buffer {
+  return Buffer.concat([u32(body.length + 4), body]);
+}
+
+function put(ex: Exchange, rec: Buffer): number {
+  rec.copy(ex.bytes, ex.ptr);
+  return rec.length;
+}
+
+describe('ABI 1.2 records', () => {
+  it('DatabaseTable: count, then sized entries (server index, list of str)', () => {
+    const ex = exchange();
+    const len = encodeDatabaseTable(ex, [{ server: 0, databases: ['a', 'bé'] }, { server: 2, databases: [] }]);
+    const entry = (server: number, dbs: string[]) => sized(Buffer.concat([u32(server), u32(dbs.length), ...dbs.map(str)]));
+    const want = sized(Buffer.concat([u32(2), entry(0, ['a', 'bé']), entry(2, [])]));
+    expect(Buffer.from(ex.bytes.subarray(ex.ptr, ex.ptr + len))).toEqual(want);
+  });
+
+  it('RouteDecision: flags after the message; a 1.1 record (16 bytes) reads flags 0; MERGE is target 4', () => {
+    const ex = exchange();
+    const out: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '', flags: 0 };
+    const head = (target: number, index: number) => Buffer.concat([Buffer.from([target, 0, 0, 0]), u32(index)]);
+    decodeRouteDecision(ex, put(ex, sized(Buffer.concat([head(1, 1), str(''), u32(RouteFlag.ONLY)]))), out);
+    expect(out).toEqual({ target: Target.SERVER, serverIndex: 1, message: '', flags: 1 });
+    decodeRouteDecision(ex, put(ex, sized(Buffer.concat([head(1, 1), str('')]))), out);
+    expect(out.flags).toBe(0);
+    decodeRouteDecision(ex, put(ex, sized(Buffer.concat([head(3, 0), str('no'), u32(1)]))), out);
+    expect(out).toEqual({ target: Target.ERROR, serverIndex: 0, message: 'no', flags: 1 });
+    decodeRouteDecision(ex, put(ex, sized(Buffer.concat([head(4, 0), str('')]))), out);
+    expect(out.target).toBe(Target.MERGE);
+  });
+});
+
+const S1: TestServer = { name: 'shard1', state: 'up' };
+const S2: TestServer = { name: 'shard2', state: 'up' };
+const SESSION_WRITE = { kind: 3, flags: 4 };
+const READ = { kind: 1, flags: 1 };
+const COM_INIT_DB = 0x02;
+
+let file: string;
+beforeAll(async () => {
+  file = await bundledPlugin('routers/schemarouter');
+}, 300_000);
+
+async function kit(): Promise<PluginTestKit> {
+  const k = await PluginTestKit.load(file, { servers: [S1, S2] });
+  k.router.databasesChanged(new Map([
+    ['shard1', ['information_schema', 'mysql', 'shard_a', 'both']],
+    ['shard2', ['information_schema', 'mysql', 'shard_b', 'both']],
+  ]));
+  return k;
+}
+
+describe('schemarouter (offline)', () => {
+  it('subscribes to wsx_databases and describes ABI 1.2', async () => {
+    const k = await kit();
+    try {
+      expect(k.router.wantsDatabases).toBe(true);
+    } finally {
+      k.close();
+    }
+  });
+
+  it('USE and COM_INIT_DB go to the owning shard only; unqualified statements follow', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      expect(k.route(s, 'USE shard_b', 3, SESSION_WRITE)).toEqual({ kind: 'server', server: 'shard2', only: true });
+      expect(k.route(s, 'SELECT 1', 3, READ)).toEqual({ kind: 'server', server: 'shard2' });
+      expect(k.route(s, 'shard_a', COM_INIT_DB)).toEqual({ kind: 'server', server: 'shard1', only: true });
+      expect(k.route(s, 'SELECT * FROM t', 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+      expect(k.route(s, '/* c */ use `shard_b`;', 3, SESSION_WRITE)).toEqual({ kind: 'server', server: 'shard2', only: true });
+    } finally {
+      k.close();
+    }
+  });
+
+  it('qualified names pick the shard; aliases, strings and comments do not', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      k.route(s, 'USE shard_a', 3, SESSION_WRITE);
+      expect(k.route(s, 'SELECT * FROM shard_b.t', 3, READ)).toEqual({ kind: 'server', server: 'shard2' });
+      expect(k.route(s, 'SELECT x.c FROM `shard_b` . `t` x', 3, READ)).toEqual({ kind: 'server', server: 'shard2' });
+      expect(k.route(s, "SELECT t.c FROM t WHERE v = 'shard_b.t' -- shard_b.t", 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+      expect(k.route(s, 'SELECT 1.5 FROM t', 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+      expect(k.route(s, 'SELECT * FROM mysql.user', 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+    } finally {
+      k.close();
+    }
+  });
+
+  it('SHOW DATABASES merges; SET goes everywhere; an unknown USE stays on the current shard', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      expect(k.route(s, 'show databases', 3, READ)).toEqual({ kind: 'merge' });
+      expect(k.route(s, 'SHOW SCHEMAS LIKE "s%"', 3, READ)).toEqual({ kind: 'merge' });
+      expect(k.route(s, 'SET @a = 1', 3, SESSION_WRITE)).toEqual({ kind: 'all' });
+      k.route(s, 'USE shard_b', 3, SESSION_WRITE);
+      expect(k.route(s, 'USE nowhere', 3, SESSION_WRITE)).toEqual({ kind: 'server', server: 'shard2', only: true });
+    } finally {
+      k.close();
+    }
+  });
+
+  it('the login database\'s shard is tried first; a database on two shards uses the first', async () => {
+    const k = await kit();
+    try {
+      expect(k.startSession({ database: 'shard_b' }).servers).toEqual(['shard2', 'shard1']);
+      expect(k.startSession({ database: 'shard_a' }).servers).toEqual(['shard1', 'shard2']);
+      const s = k.startSession();
+      expect(k.route(s, 'SELECT * FROM both.t', 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+    } finally {
+      k.close();
+    }
+  });
+
+  it('a database added later is routed once the table is sent again', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      k.route(s, 'USE shard_a', 3, SESSION_WRITE);
+      expect(k.route(s, 'SELECT * FROM shard_c.t', 3, READ)).toEqual({ kind: 'server', server: 'shard1' });
+      k.router.databasesChanged(new Map([['shard1', ['shard_a']], ['shard2', ['shard_b', 'shard_c']]]));
+      expect(k.route(s, 'SELECT * FROM shard_c.t', 3, READ)).toEqual({ kind: 'server', server: 'shard2' });
+    } finally {
+      k.close();
+    }
+  });
+});
