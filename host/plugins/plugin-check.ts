@@ -4,7 +4,7 @@
 // (~350 ms) plus ~10-100 ms per plugin; `check --no-plugins` skips it.
 import { pino } from 'pino';
 import type { Config } from '../config/index.js';
-import { preparePlugin } from './plugin-loader.js';
+import { preparePlugin, withFile } from './plugin-loader.js';
 
 /** The refusal message of every plugin that would be refused at start-up (empty: none). */
 export async function checkPlugins(config: Config): Promise<string[]> {
@@ -18,7 +18,8 @@ export async function checkPlugins(config: Config): Promise<string[]> {
     try {
       await preparePlugin(p, log, { expectKind: kind });
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      const named = withFile(err, p.file);
+      problems.push(named instanceof Error ? named.message : String(named));
     }
   }
   return problems;

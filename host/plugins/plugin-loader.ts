@@ -25,12 +25,14 @@ export class PluginLoadError extends Error {
 }
 
 /**
- * `err` (a PluginLoadError or the sandbox's PluginRejected) with the plugin's file named at the
- * end of its message: "plugin <name>: <reason> (file <path>)". Other errors unchanged.
+ * `err` (a PluginLoadError or the sandbox's PluginRejected) with the plugin's file named after
+ * the plugin: "plugin <name>: <file>: <reason>", of the same class (and kind); unchanged if the
+ * reason names the file already (a read error) or for other errors. Start-up, `wasmscale check`
+ * and hot swap report refusals this way.
  */
-export function naming(err: unknown, file: string): unknown {
+export function withFile(err: unknown, file: string): unknown {
   if (!(err instanceof PluginLoadError || err instanceof PluginRejected) || err.reason.includes(file)) return err;
-  const reason = `${err.reason} (file ${file})`;
+  const reason = `${file}: ${err.reason}`;
   const named = err instanceof PluginRejected
     ? new PluginRejected(err.plugin, err.kind, reason, { cause: err.cause })
     : new PluginLoadError(err.plugin, reason, { cause: err.cause });
@@ -148,18 +150,10 @@ let versions = 0;
 
 /**
  * Everything the primary does with a configured plugin before workers may use it. Throws
- * PluginLoadError (or the sandbox's PluginRejected, whose message has the same form).
+ * PluginLoadError (or the sandbox's PluginRejected, whose message has the same form); callers
+ * that report to an operator add the file with withFile().
  */
 export async function preparePlugin(cfg: PluginConfig, log: Logger, opts: { expectKind?: PluginKind } = {}): Promise<PreparedPlugin> {
-  try {
-    return await prepare(cfg, log, opts);
-  } catch (err) {
-    // Every refusal names the file as well as the plugin (the same name may be configured twice).
-    throw naming(err, cfg.file);
-  }
-}
-
-async function prepare(cfg: PluginConfig, log: Logger, opts: { expectKind?: PluginKind }): Promise<PreparedPlugin> {
   let original: Uint8Array;
   try {
     original = new Uint8Array(await readFile(cfg.file));

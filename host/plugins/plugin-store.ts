@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config, PluginConfig } from '../config/index.js';
 import type { PluginKind } from './abi/constants.js';
-import { preparePlugin } from './plugin-loader.js';
+import { preparePlugin, withFile } from './plugin-loader.js';
 import { PluginVersion } from './plugin-version.js';
 import type { PreparedPlugin } from './prepared-plugin.js';
 
@@ -22,7 +22,12 @@ export class PluginStore {
       const kind = routers.has(p.name) ? 'router' : filters.has(p.name) ? 'filter' : null;
       if (kind === null) continue;
       const started = performance.now();
-      const prepared = await preparePlugin(p, log, { expectKind: kind });
+      let prepared: PreparedPlugin;
+      try {
+        prepared = await preparePlugin(p, log, { expectKind: kind });
+      } catch (err) {
+        throw withFile(err, p.file); // "plugin <name>: <file>: <reason>", as a hot swap reports it
+      }
       this.add(prepared);
       log.info({ plugin: p.name, module: prepared.descriptor.name, version: prepared.descriptor.version, abi: `${prepared.descriptor.abi.major}.${prepared.descriptor.abi.minor}`, sha256: prepared.sha256.slice(0, 16), ms: Math.round(performance.now() - started) }, 'plugin loaded');
     }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config, PluginConfig } from '../config/index.js';
 import { formatAbi, type PluginKind } from './abi/constants.js';
 import { runCanary } from './plugin-canary.js';
-import { preparePlugin, PluginLoadError } from './plugin-loader.js';
+import { preparePlugin, PluginLoadError, withFile } from './plugin-loader.js';
 import { pluginStore } from './plugin-store.js';
 import type { PreparedPlugin } from './prepared-plugin.js';
 import { PluginRejected } from './sandbox/errors.js';
@@ -114,8 +114,7 @@ export class PluginSwapper {
     } catch (err) {
       if (err instanceof PluginLoadError || err instanceof PluginRejected) {
         // "plugin reads: /tmp/x.wasm: <reason>" (a read error names the file already).
-        const reason = err.reason.includes(req.file) ? err.reason : `${req.file}: ${err.reason}`;
-        throw new SwapError(422, `plugin ${plugin}: ${reason}`);
+        throw new SwapError(422, (withFile(err, req.file) as Error).message);
       }
       throw err;
     }

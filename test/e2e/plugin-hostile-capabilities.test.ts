@@ -147,12 +147,14 @@ describe('modules importing capabilities the sandbox does not provide are refuse
     expect(builds.wasi.out).toContain('imports wasi_snapshot_preview1.path_open, wasi_snapshot_preview1.fd_read, which the sandbox does not provide');
     const r = await startWith('reader', builds.wasi.wasm);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('plugin reader: imports wasi_snapshot_preview1.path_open, wasi_snapshot_preview1.fd_read, which the sandbox does not provide');
+    // The file is named after the plugin, as a hot swap names it (see the next test).
+    expect(r.out).toContain(`plugin reader: ${builds.wasi.wasm}: imports wasi_snapshot_preview1.path_open, wasi_snapshot_preview1.fd_read, which the sandbox does not provide`);
     expect(r.out).not.toMatch(/"msg":"listening"/);
   });
 
-  // Was a host gap: the refusal named the plugin's config name but not its file. Every load
-  // refusal now ends with "(file <path>)" (host/plugins/plugin-loader.ts naming()).
+  // Was a host gap: the refusal named the plugin's config name but not its file. Start-up and
+  // `wasmscale check` now say "plugin <name>: <file>: <reason>", as a hot swap always did
+  // (host/plugins/plugin-loader.ts withFile()).
   it('... and names the refused file', async () => {
     const r = await startWith('reader', builds.wasi.wasm);
     expect(r.code).toBe(1);
@@ -164,7 +166,7 @@ describe('modules importing capabilities the sandbox does not provide are refuse
     expect(builds.socket.status).toBe(1);
     const r = await startWith('sock', builds.socket.wasm);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('plugin sock: imports env.socket_connect, which the sandbox does not provide');
+    expect(r.out).toContain(`plugin sock: ${builds.socket.wasm}: imports env.socket_connect, which the sandbox does not provide`);
   });
 
   it("a function the host does not provide in the host's own namespace (wasmscale_v1.tcp_connect): exit 1, named", async () => {
@@ -176,8 +178,7 @@ describe('modules importing capabilities the sandbox does not provide are refuse
     expect(r.code).toBe(1);
     const line = r.out.split('\n').find((l) => l.includes('tcp_connect'));
     expect(line).toMatch(/plugin unprovided: .*wasmscale_v1.*tcp_connect/);
-    expect(line).toContain('plugin unprovided: imports wasmscale_v1.tcp_connect, which the sandbox does not provide; wasmscale_v1 provides log, metric_add, clock_ms');
-    expect(line).toContain(builds.unprovided.wasm);
+    expect(line).toContain(`plugin unprovided: ${builds.unprovided.wasm}: imports wasmscale_v1.tcp_connect, which the sandbox does not provide; wasmscale_v1 provides log, metric_add, clock_ms`);
     expect(line).not.toContain('requires a callable');
   });
 });

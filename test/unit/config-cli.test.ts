@@ -70,7 +70,7 @@ listeners:
 `);
     const r = cli('check', '-c', file);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`plugin reader: imports wasi_snapshot_preview1.fd_read, which the sandbox does not provide (file ${wasm})`);
+    expect(r.stderr).toContain(`plugin reader: ${wasm}: imports wasi_snapshot_preview1.fd_read, which the sandbox does not provide`);
     expect(r.status).toBe(2);
     // --no-plugins checks the configuration only.
     const quick = cli('check', '--no-plugins', '-c', file);

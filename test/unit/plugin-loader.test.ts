@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PluginConfig } from '../../host/config/index.js';
-import { preparePlugin } from '../../host/plugins/plugin-loader.js';
+import { preparePlugin, withFile } from '../../host/plugins/plugin-loader.js';
 import { PluginRejected } from '../../host/plugins/sandbox/errors.js';
 import { TEST_LIMITS } from '../../host/plugins/testkit.js';
 import { bundledPlugin, fixturePlugin } from './plugin-fixtures.js';
@@ -85,11 +85,11 @@ describe('plugin loading', () => {
       '(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))) (memory (export "memory") 1 1))');
     const wasiFile = file(withWasi.emitBinary());
     await expect(preparePlugin(cfg(wasiFile), log)).rejects.toThrow(/plugin p: .*wasi_snapshot_preview1\.fd_write/);
-    // ... naming the file as well as the plugin, and keeping the sandbox's error class and kind.
-    const err = await preparePlugin(cfg(wasiFile), log).catch((e: unknown) => e as PluginRejected);
+    // withFile() (start-up, check, swap) names the file after the plugin, keeping the sandbox's error class and kind.
+    const err = withFile(await preparePlugin(cfg(wasiFile), log).catch((e: unknown) => e), wasiFile) as PluginRejected;
     expect(err).toBeInstanceOf(PluginRejected);
     expect(err.kind).toBe('import');
-    expect(err.message).toBe(`plugin p: imports wasi_snapshot_preview1.fd_write, which the sandbox does not provide (file ${wasiFile})`);
+    expect(err.message).toBe(`plugin p: ${wasiFile}: imports wasi_snapshot_preview1.fd_write, which the sandbox does not provide`);
     withWasi.dispose();
     await expect(load({ memory: { initial: 1, maximum: 1024 } }, { limits: { ...TEST_LIMITS, memory: 1024 * 1024 } })).rejects.toThrow(/plugin p: .*memory/i);
   });
