@@ -10,6 +10,8 @@ import { FilterAction, type Filter, type FilterSession, type FilterVerdict, type
 import type { ServerView, SessionView, Statement } from '../session/router.js';
 import { FilterAction as AbiAction } from './abi/constants.js';
 import { decodeStatementAction } from './abi/decode.js';
+import { encodeResultSet } from './abi/encode-result.js';
+import type { ResultRows } from '../protocol/result-set.js';
 import { encodeReply, encodeServerTable, encodeSessionEnd, encodeSessionStart, encodeStatement } from './abi/encode.js';
 import type { Exchange } from './abi/exchange.js';
 import type { ReplyRecord, ServerRecord, StatementRecord } from './abi/records.js';
@@ -52,6 +54,14 @@ class PluginFilterSession implements FilterSession {
 
   reply(info: ReplyInfo): void {
     this.filter.reply(this, info);
+  }
+
+  get wantsResults(): boolean {
+    return this.filter.wantsResults;
+  }
+
+  result(rows: ResultRows, info: { server: string; binary: boolean; truncated: boolean }): void {
+    this.filter.result(this, rows, info);
   }
 
   close(): void {
@@ -113,6 +123,10 @@ export class PluginFilter implements Filter {
 
   get wantsReplies(): boolean {
     return this.slot.subscribed('on_reply');
+  }
+
+  get wantsResults(): boolean {
+    return this.slot.subscribed('on_result');
   }
 
   updateLimits(limits: PluginLimits): void {
@@ -229,6 +243,12 @@ export class PluginFilter implements Filter {
     r.rows = BigInt(info.rows);
     const res = this.slot.invoke('on_reply', this.encodeRep);
     if (res < 0 && res !== TRAPPED) this.failed('on_reply', res);
+  }
+
+  result(s: PluginFilterSession, rows: ResultRows, info: { server: string; binary: boolean; truncated: boolean }): void {
+    const index = this.servers.findIndex((x) => x.name === info.server);
+    const r = this.slot.invoke('on_result', (ex) => encodeResultSet(ex, s.view.id, index, rows, info.binary, info.truncated));
+    if (r < 0 && r !== TRAPPED) this.failed('on_result', r);
   }
 
   closeSession(s: PluginFilterSession): void {

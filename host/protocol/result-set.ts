@@ -28,13 +28,14 @@ export interface ResultRows {
   rows: (Buffer | null)[][];
 }
 
-/** Splits `bytes` into packet payloads (16 MiB continuations joined). */
+/** Splits `bytes` into packet payloads (16 MiB continuations joined); an incomplete last packet is left out. */
 export function packets(bytes: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let pos = 0;
   let parts: Buffer[] = [];
   while (pos + 4 <= bytes.length) {
     const len = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16);
+    if (pos + 4 + len > bytes.length) break; // cut short (a bounded prefix of a big reply)
     const body = bytes.subarray(pos + 4, pos + 4 + len);
     pos += 4 + len;
     if (len === 0xffffff) {

@@ -4,6 +4,7 @@
  * service lists them, before the router; replies visit them in reverse order. The WASM plugin
  * bridge (host/plugins/plugin-filter.ts) implements it.
  */
+import type { ResultRows } from '../protocol/result-set.js';
 import type { SessionView, Statement } from './router.js';
 
 export const enum FilterAction {
@@ -38,6 +39,10 @@ export interface FilterSession {
   /** Whether reply() wants to be called: each call costs a hook call. */
   readonly wantsReplies: boolean;
   reply(info: ReplyInfo): void;
+  /** Whether result() wants to be called (result sets are then read and passed on, read-only). */
+  readonly wantsResults: boolean;
+  /** A result set the client got: its columns and (the first, up to a limit) rows. */
+  result(rows: ResultRows, info: { server: string; binary: boolean; truncated: boolean }): void;
   close(): void;
 }
 

@@ -10,6 +10,7 @@ import { JSONObjectWriter, parseJSONBytes } from "./json";
 import { readInput, writeOutputString } from "./kernel";
 import { Filter, Plugin, registered, Router } from "./plugin";
 import { replyView } from "./records/reply";
+import { resultView } from "./records/result";
 import { routeDecision, sessionTargets, statementAction } from "./records/responses";
 import { databaseTable, decodeDatabaseTable } from "./records/databases";
 import { decodeServerTable, serverTable } from "./records/servers";
@@ -149,6 +150,16 @@ export function wsx_on_statement(len: i32): i32 {
   changetype<Filter>(p).onStatement(statementView, statementAction);
   const r = statementAction.write();
   return r < 0 ? -Status.TOO_LARGE : r;
+}
+
+export function wsx_on_result(len: i32): i32 {
+  const size = requestSize(len);
+  if (size == 0) return -Status.BAD_ARGUMENT;
+  const p = plugin();
+  if (!(p instanceof Filter)) return -Status.NOT_ALLOWED;
+  resultView.reset(exchangePtr(), size);
+  changetype<Filter>(p).onResult(resultView);
+  return 0;
 }
 
 export function wsx_on_reply(len: i32): i32 {

@@ -17,6 +17,7 @@ export { Server, ServerTable } from "./records/servers";
 export { DatabaseTable } from "./records/databases";
 export { Session, findSession, sessionCount } from "./records/session";
 export { Reply } from "./records/reply";
+export { ResultColumn, ResultSet } from "./records/result";
 export { RouteDecision, SessionTargets, StatementAction } from "./records/responses";
 export { SessionState } from "./session-state";
 export { log, LogLevel } from "./log";

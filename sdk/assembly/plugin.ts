@@ -5,6 +5,7 @@
 //   register(new MyRouter("my-router", "1.0.0"));
 import { Config } from "./config";
 import { Reply } from "./records/reply";
+import { ResultSet } from "./records/result";
 import { RouteDecision, SessionTargets, StatementAction } from "./records/responses";
 import { DatabaseTable } from "./records/databases";
 import { ServerTable } from "./records/servers";
@@ -75,9 +76,13 @@ export class Filter extends Plugin {
   /** Whether onReply should be called (each reply costs a hook call). */
   wantsReplies(): bool { return false; }
 
+  /** Whether onResult should be called: the host then reads every result set (ABI 1.2). */
+  wantsResults(): bool { return false; }
+
   hooks(): string[] {
     const h = ["session_start", "session_end", "servers", "on_statement"];
     if (this.wantsReplies()) h.push("on_reply");
+    if (this.wantsResults()) h.push("on_result");
     return h;
   }
 
@@ -85,6 +90,9 @@ export class Filter extends Plugin {
   onStatement(stmt: Statement, action: StatementAction): void {}
 
   onReply(reply: Reply): void {}
+
+  /** A result set the client got (read-only): columns and rows as text, bounded in size. */
+  onResult(result: ResultSet): void {}
 }
 
 let registeredPlugin: Plugin | null = null;

@@ -16,13 +16,13 @@ export const RESERVED_EXPORT_PREFIX = '__wsx_';
 export type PluginKind = 'router' | 'filter';
 
 /** Hooks by name as describe() lists them; the export is `wsx_<hook>`. */
-export const HOOKS = ['session_start', 'session_end', 'servers', 'route', 'on_statement', 'on_reply', 'databases'] as const;
+export const HOOKS = ['session_start', 'session_end', 'servers', 'route', 'on_statement', 'on_reply', 'databases', 'on_result'] as const;
 export type HookName = (typeof HOOKS)[number];
 
 /** Hooks each kind may subscribe to, and the one it must. */
 export const KIND_HOOKS: Record<PluginKind, { allowed: readonly HookName[]; required: HookName }> = {
   router: { allowed: ['session_start', 'session_end', 'servers', 'route', 'databases'], required: 'route' },
-  filter: { allowed: ['session_start', 'session_end', 'servers', 'on_statement', 'on_reply'], required: 'on_statement' },
+  filter: { allowed: ['session_start', 'session_end', 'servers', 'on_statement', 'on_reply', 'on_result'], required: 'on_statement' },
 };
 
 /** Status codes (ABI.md §7); hooks return them negated. */
