@@ -157,9 +157,9 @@ describe('response records (plugin → host)', () => {
     const { ex } = exchange();
     const out: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
     decodeRouteDecision(ex, write(ex, new B().u8(1).u8(0).u16(0).u32(2).str('').record()), out);
-    expect(out).toEqual({ target: 1, serverIndex: 2, message: '' });
+    expect(out).toEqual({ target: 1, serverIndex: 2, message: '', flags: 0 });
     decodeRouteDecision(ex, write(ex, new B().u8(3).u8(0).u16(0).u32(0).str('no such shard: é').record()), out);
-    expect(out).toEqual({ target: 3, serverIndex: 0, message: 'no such shard: é' });
+    expect(out).toEqual({ target: 3, serverIndex: 0, message: 'no such shard: é', flags: 0 });
   });
 
   it('an older, shorter record decodes with defaults for the missing fields', () => {
@@ -167,7 +167,7 @@ describe('response records (plugin → host)', () => {
     const out: RouteDecisionRecord = { target: 9, serverIndex: 9, message: 'x' };
     // Only size + target: server_index defaults to 0, message to ''.
     decodeRouteDecision(ex, write(ex, new B().u8(2).record()), out);
-    expect(out).toEqual({ target: 2, serverIndex: 0, message: '' });
+    expect(out).toEqual({ target: 2, serverIndex: 0, message: '', flags: 0 });
     // StatementAction with only the action: error 1105 / HY000 and no text.
     expect(decodeStatementAction(ex, write(ex, new B().u8(2).record()))).toEqual({ action: 2, errorCode: 1105, sqlState: 'HY000', text: '' });
     // SessionTargets without the message.
@@ -176,9 +176,10 @@ describe('response records (plugin → host)', () => {
 
   it('a newer, longer record decodes (unknown trailing fields are ignored)', () => {
     const { ex } = exchange();
-    const rec = new B().u8(1).u8(0).u16(0).u32(1).str('').u64(123n).str('future field').record();
+    // (1.2 flags u32 after the message, then fields of a later minor)
+    const rec = new B().u8(1).u8(0).u16(0).u32(1).str('').u32(0).u64(123n).str('future field').record();
     const out: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
-    expect(decodeRouteDecision(ex, write(ex, rec), out)).toEqual({ target: 1, serverIndex: 1, message: '' });
+    expect(decodeRouteDecision(ex, write(ex, rec), out)).toEqual({ target: 1, serverIndex: 1, message: '', flags: 0 });
   });
 
   it('lengths running past the record are cut at its size', () => {
@@ -195,7 +196,7 @@ describe('response records (plugin → host)', () => {
     const rec = new B().u8(1).u8(0).u16(0).u32(2).record();
     const len = write(ex, rec);
     const out: RouteDecisionRecord = { target: 0, serverIndex: 0, message: '' };
-    expect(decodeRouteDecision(ex, 5, out)).toEqual({ target: 1, serverIndex: 0, message: '' });
+    expect(decodeRouteDecision(ex, 5, out)).toEqual({ target: 1, serverIndex: 0, message: '', flags: 0 });
     expect(decodeRouteDecision(ex, len, out).serverIndex).toBe(2);
   });
 

@@ -46,20 +46,20 @@ describe('wasmscale plugin inspect', () => {
     const r = await cli('inspect', rcr);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('plugin:    readconnroute 1.0.0 (router), built with wasmscale-sdk 1.1.0');
-    expect(r.stdout).toContain('ABI:       1.1 (this host speaks 1.1: loadable)');
+    expect(r.stdout).toContain('plugin:    readconnroute 1.0.0 (router), built with wasmscale-sdk 1.2.0');
+    expect(r.stdout).toContain('ABI:       1.2 (this host speaks 1.2: loadable)');
     expect(r.stdout).toContain('hooks:     session_start, session_end, servers, route');
     expect(r.stdout).toContain('memory:    at most 256 pages (16 MiB)');
     const json = await cli('inspect', '--json', rcr);
-    expect(JSON.parse(json.stdout)).toMatchObject({ descriptor: { name: 'readconnroute', kind: 'router' }, hostAbi: '1.1' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ descriptor: { name: 'readconnroute', kind: 'router' }, hostAbi: '1.2' });
   }, 120_000);
 
   it('exits 1 with the reason for a module this host cannot load', async () => {
     const newer = join(dir, 'newer.wasm');
-    writeFileSync(newer, watPlugin({ marker: 0x10002, describe: { name: 'n', kind: 'router', version: '1', abi: '1.2', hooks: ['route'] } }));
+    writeFileSync(newer, watPlugin({ marker: 0x10003, describe: { name: 'n', kind: 'router', version: '1', abi: '1.3', hooks: ['route'] } }));
     const r = await cli('inspect', newer);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`wasmscale plugin inspect: plugin ${newer}: built for plugin ABI 1.2, newer than this host's 1.1 (upgrade wasmscale, or build against an older SDK)\n`);
+    expect(r.stderr).toBe(`wasmscale plugin inspect: plugin ${newer}: built for plugin ABI 1.3, newer than this host's 1.2 (upgrade wasmscale, or build against an older SDK)\n`);
     const junk = join(dir, 'junk.wasm');
     writeFileSync(junk, 'not wasm at all');
     const j = await spawnCli('plugin', 'inspect', junk);

@@ -38,9 +38,9 @@ describe('plugin loading', () => {
   });
 
   it('refuses a module built for a newer minor, or another major', async () => {
-    await expect(load({ marker: 0x10002, describe: { ...DEFAULT_DESCRIPTOR, abi: '1.2' } })).rejects.toThrow(
-      'plugin p: built for plugin ABI 1.2, newer than this host\'s 1.1 (upgrade wasmscale, or build against an older SDK)');
-    await expect(load({ marker: 0x20000, describe: { ...DEFAULT_DESCRIPTOR, abi: '2.0' } })).rejects.toThrow(/plugin p: built for plugin ABI 2\.0; this host speaks ABI 1\.1/);
+    await expect(load({ marker: 0x10003, describe: { ...DEFAULT_DESCRIPTOR, abi: '1.3' } })).rejects.toThrow(
+      'plugin p: built for plugin ABI 1.3, newer than this host\'s 1.2 (upgrade wasmscale, or build against an older SDK)');
+    await expect(load({ marker: 0x20000, describe: { ...DEFAULT_DESCRIPTOR, abi: '2.0' } })).rejects.toThrow(/plugin p: built for plugin ABI 2\.0; this host speaks ABI 1\.2/);
   });
 
   it('refuses a module without the required exports', async () => {
@@ -108,8 +108,8 @@ describe('SDK-built plugins', () => {
   it('describe() of an SDK router lists the router hooks and the SDK', async () => {
     const p = await preparePlugin(cfg(probe), log);
     expect(p.descriptor).toEqual({
-      name: 'probe-router', kind: 'router', version: '0.1.0', abi: { major: 1, minor: 1 },
-      hooks: ['session_start', 'session_end', 'servers', 'route'], sdk: 'wasmscale-sdk 1.1.0',
+      name: 'probe-router', kind: 'router', version: '0.1.0', abi: { major: 1, minor: 2 },
+      hooks: ['session_start', 'session_end', 'servers', 'route'], sdk: 'wasmscale-sdk 1.2.0',
     });
   });
 
