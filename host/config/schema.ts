@@ -165,6 +165,9 @@ const service = z.strictObject({
   causal_reads_timeout: duration(1).default(10_000),
   // The session survives the loss of its main (first) connection while idle; it is reopened when needed.
   master_reconnection: bool.default(false),
+  // A statement the router finds no server for (no primary during a failover) waits and is routed again.
+  delayed_retry: bool.default(false),
+  delayed_retry_timeout: duration(1).default(10_000),
   // schemarouter (MaxScale's name and default): how often each server's databases are read again.
   refresh_interval: duration(1000).default(300_000),
   // Least time between reads triggered by "unknown database" (1049) replies.

@@ -91,6 +91,10 @@ export interface ServiceConfig {
   causal_reads_timeout: number;
   /** Losing the main connection while idle does not end the session; it is reopened when needed. */
   master_reconnection: boolean;
+  /** A statement the router cannot place waits (routed again every 250 ms) instead of failing at once. */
+  delayed_retry: boolean;
+  /** How long it may wait, ms. */
+  delayed_retry_timeout: number;
   /** Re-read of each server's databases for routers that shard by database, ms (>= 1 s). */
   refresh_interval: number;
   /** Least time between such reads triggered by "unknown database" replies, ms. */

@@ -83,6 +83,7 @@ export class ServiceRuntime implements ServiceContext {
       causalReads: this.cfg.causal_reads,
       causalReadsTimeoutMs: this.cfg.causal_reads_timeout,
       masterReconnection: this.cfg.master_reconnection,
+      delayedRetryMs: this.cfg.delayed_retry ? this.cfg.delayed_retry_timeout : 0,
     });
   }
 

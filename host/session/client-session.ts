@@ -68,6 +68,8 @@ interface Outcome {
 
 /** MaxScale's max_sescmd_history default. */
 const HISTORY_LIMIT = 50;
+/** How often delayed_retry asks the router again. */
+const RETRY_STEP_MS = 250;
 /** Bytes of a reply kept for filters that read result sets; the rest is not shown to them. */
 const TEE_LIMIT = 2 * 1024 * 1024;
 /** Kind.BEGIN of host/classify (a statement that opens a transaction). */
@@ -712,12 +714,54 @@ export class ClientSession implements SessionView, LinkOwner {
     const decision = this.routerSession!.route(stmt);
     stmt.payload = EMPTY;
     if (decision.kind === 'error') {
+      if (this.ctx.settings.delayedRetryMs > 0) return this.runProxyCommand(p, (pk) => this.retryRouting(pk, cmd, kind, decision.message));
       // A router refusing the statement is ER_UNKNOWN_ERROR (sdk/ABI.md RouteDecision).
       this.sendPacket(encodeErr(ROUTER_REFUSED, decision.message), (p.lastSeq + 1) & 0xff);
       return true;
     }
     return this.dispatch(p, cmd, kind, decision);
   }
+
+  /**
+   * delayed_retry: the router found no server for the statement (no primary during a failover,
+   * say); ask it again every RETRY_STEP_MS until it finds one or delayed_retry_timeout passes.
+   */
+  private async retryRouting(p: FramedPacket, cmd: number, kind: ReplyKind | null, firstError: string): Promise<void> {
+    // One deadline per statement, even when the retry itself fails to connect and comes back here.
+    this.retryDeadline ??= Date.now() + this.ctx.settings.delayedRetryMs;
+    const deadline = this.retryDeadline;
+    let message = firstError;
+    while (Date.now() < deadline && !this.closed) {
+      await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
+      if (this.closed) return;
+      const stmt = this.statement;
+      stmt.payload = p.payload;
+      stmt.trx = this.trxBits();
+      const decision = this.routerSession!.route(stmt);
+      stmt.payload = EMPTY;
+      if (decision.kind !== 'error') {
+        const server = decision.kind === 'server' ? decision.server : null;
+        if (server !== null && !this.links.has(server)) {
+          try {
+            await this.connectLink(server);
+          } catch (err) {
+            message = (err as Error).message;
+            continue;
+          }
+          if (this.closed) return;
+        }
+        this.retryDeadline = null;
+        this.ctx.log.info({ session: this.id, waitedMs: this.ctx.settings.delayedRetryMs - (deadline - Date.now()) }, 'delayed retry: the statement found a server');
+        this.dispatch(p, cmd, kind, decision);
+        return;
+      }
+      message = decision.message;
+    }
+    this.retryDeadline = null;
+    this.sendPacket(encodeErr(ROUTER_REFUSED, message), (p.lastSeq + 1) & 0xff);
+  }
+
+  private retryDeadline: number | null = null;
 
   private trxBits(): number {
     const st = this.serverStatus;
@@ -771,7 +815,17 @@ export class ClientSession implements SessionView, LinkOwner {
       return this.sendTo(link, p, kind);
     }
     return this.runProxyCommand(p, async (pk) => {
-      const l = this.links.get(target) ?? (await this.openLink(target));
+      let l = this.links.get(target) ?? null;
+      if (!l && this.ctx.settings.delayedRetryMs > 0) {
+        // delayed_retry covers a server that cannot be reached too: route again until one is.
+        try {
+          l = await this.connectLink(target);
+        } catch (err) {
+          if (this.closed) return;
+          return this.retryRouting(pk, cmd, kind, (err as Error).message);
+        }
+      }
+      l ??= await this.openLink(target);
       if (l && !this.closed) this.sendTo(l, pk, kind);
     });
   }

@@ -16,6 +16,8 @@ export interface SessionSettings {
   causalReads: CausalReads;
   causalReadsTimeoutMs: number;
   masterReconnection: boolean;
+  /** delayed_retry_timeout when delayed_retry is on, else 0. */
+  delayedRetryMs: number;
 }
 
 /** What the proxy tells clients about "the server", mirrored from a backend's greeting. */

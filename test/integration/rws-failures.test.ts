@@ -78,6 +78,39 @@ describe('readwritesplit failures', () => {
     await expect(c.query('INSERT INTO t VALUES (2)')).rejects.toThrow();
   });
 
+  it('delayed_retry: a write while there is no primary waits until the primary is back, then runs', async () => {
+    const c = await session({ master_reconnection: true, delayed_retry: true, delayed_retry_timeout: '20s' });
+    await c.query("SET @who = 'retried'");
+    await topo.primary.kill();
+    const started = Date.now();
+    const write = c.query('INSERT INTO t VALUES (42)');
+    // Down long enough for the monitor to see it (failcount × 200 ms), then back.
+    await new Promise((r) => setTimeout(r, 2500));
+    await topo.primary.start();
+    await write;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT @who AS who, COUNT(*) AS n FROM t WHERE id = 42 FOR UPDATE');
+    expect(rows[0]).toMatchObject({ who: 'retried', n: 1 });
+  });
+
+  it('without delayed_retry the same write fails at once with the router\'s message', async () => {
+    const c = await session({ master_reconnection: true });
+    await topo.primary.kill();
+    try {
+      for (let i = 0; i < 100; i++) {
+        const err = await c.query('INSERT INTO t VALUES (43)').then(() => null, (e: { errno: number; message: string }) => e);
+        if (err?.errno === 1105) {
+          expect(err.message).toMatch(/no primary/);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the write never failed with 1105');
+    } finally {
+      await topo.primary.start();
+    }
+  });
+
   // Last: it kills the replica.
   it('retry_failed_reads: the replica dies during an autocommit read; the read is retried on the primary', async () => {
     const c = await session();

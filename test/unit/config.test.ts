@@ -53,6 +53,8 @@ describe('parseConfig', () => {
       causal_reads: 'none',
       causal_reads_timeout: 10_000,
       master_reconnection: false,
+      delayed_retry: false,
+      delayed_retry_timeout: 10_000,
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,
