@@ -65,8 +65,8 @@ class PluginSession implements RouterSession {
     this.router.opChanged(server, 1);
   }
 
-  opEnded(server: string): void {
-    this.router.opChanged(server, -1);
+  opEnded(server: string, elapsedUs?: number): void {
+    this.router.opChanged(server, -1, elapsedUs);
   }
 
   close(): void {
@@ -89,6 +89,8 @@ export class PluginRouter implements Router {
   private counts: Uint32Array;
   /** Operations in progress per server index (0 until reply tracking reports them). */
   private ops: Uint32Array;
+  /** Average response time per server index, µs (moving average of what sessions report; 0 unknown). */
+  private times: Uint32Array;
   /** The table as last sent to the plugin. */
   private sent: ServerRecord[] = [];
   /** A decision object per server index, shared by all sessions (route() allocates nothing). */
@@ -106,7 +108,7 @@ export class PluginRouter implements Router {
   private toServerOnly: RouteDecision[];
   /** The database table as last sent (1.2), replayed to a fresh instance. */
   private databases: DatabaseRecord[] | null = null;
-  private readonly encodeStmt = (ex: Exchange): number => encodeStatement(ex, this.stmt, this.ops, this.ops.length);
+  private readonly encodeStmt = (ex: Exchange): number => encodeStatement(ex, this.stmt, this.ops, this.ops.length, this.times);
 
   private constructor(opts: PluginRouterOptions) {
     this.name = opts.version.name;
@@ -115,6 +117,7 @@ export class PluginRouter implements Router {
     this.servers = opts.servers;
     this.counts = new Uint32Array(opts.servers.length);
     this.ops = new Uint32Array(opts.servers.length);
+    this.times = new Uint32Array(opts.servers.length);
     this.toServer = opts.servers.map((x) => ({ kind: 'server', server: x.name }));
     this.toServerOnly = opts.servers.map((x) => ({ kind: 'server', server: x.name, only: true }));
     this.metrics = new PluginMetrics(this.name);
@@ -181,6 +184,7 @@ export class PluginRouter implements Router {
       counts.set(this.counts.subarray(0, Math.min(counts.length, this.counts.length)));
       this.counts = counts;
       this.ops = new Uint32Array(servers.length);
+      this.times = new Uint32Array(servers.length);
     }
     this.servers = servers;
     this.toServer = servers.map((x) => ({ kind: 'server', server: x.name }));
@@ -364,11 +368,16 @@ export class PluginRouter implements Router {
   }
 
   /** Operations in progress per server (Statement.server_ops): the session reports each start and end. */
-  opChanged(server: string, delta: number): void {
+  opChanged(server: string, delta: number, elapsedUs?: number): void {
     const i = this.servers.findIndex((x) => x.name === server);
     if (i < 0) return;
     const v = this.ops[i]! + delta;
     this.ops[i] = v < 0 ? 0 : v;
+    if (elapsedUs !== undefined && elapsedUs > 0) {
+      // Exponential moving average (1/8 weight to the newest), as MaxScale's adaptive routing does.
+      const t = this.times[i]!;
+      this.times[i] = t === 0 ? elapsedUs : t + (elapsedUs - t) / 8;
+    }
   }
 
   closeSession(s: PluginSession): void {

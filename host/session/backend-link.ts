@@ -35,6 +35,8 @@ export class BackendLink implements ReplyListener {
   readonly typed = new Set<number>();
   /** History entries already applied on this connection (replayed or run live). */
   historyApplied = 0;
+  /** When the statement whose reply is awaited was sent (performance.now()), 0 if not measured. */
+  sentAt = 0;
   /** Expected replies' modes, oldest first (parallel to the tracker's queue). */
   private readonly modes: ReplyMode[] = [];
   private collected: Buffer[] = [];

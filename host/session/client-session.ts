@@ -488,7 +488,8 @@ export class ClientSession implements SessionView, LinkOwner {
       // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
       if (!end.error && !(end.status & Status.IN_TRANS)) this.trx = null;
     }
-    this.routerSession?.opEnded?.(link.name);
+    this.routerSession?.opEnded?.(link.name, link.sentAt > 0 ? Math.round((performance.now() - link.sentAt) * 1000) : undefined);
+    link.sentAt = 0;
     if (this.teeLink === link) this.resultToFilters(link);
     if (this.replyFilters.length > 0) {
       const info = this.replyInfo;
@@ -911,6 +912,8 @@ export class ClientSession implements SessionView, LinkOwner {
       }
       link.expect(kind, ReplyMode.Forward);
       this.routerSession?.opStarted?.(link.name);
+      // Response time of a lone statement (pipelined ones would measure queueing too).
+      link.sentAt = link.pending === 1 ? performance.now() : 0;
     }
     this.writeTo(link, p);
     return true;

@@ -72,7 +72,8 @@ export interface RouterSession {
   connected(server: string): void;
   /** A statement was sent to / answered by a server (for least-current-operations balancing). */
   opStarted?(server: string): void;
-  opEnded?(server: string): void;
+  /** `elapsedUs`: how long the server took to answer (adaptive routing). */
+  opEnded?(server: string, elapsedUs?: number): void;
   close(): void;
 }
 

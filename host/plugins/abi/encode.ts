@@ -84,12 +84,16 @@ export function encodeSessionEnd(ex: Exchange, sessionId: number): number {
 
 // Statement: size u32 | session_id u32 | current_server u32 | command u8 | kind u8 | trx u16 |
 // flags u32 | sql_total u32 | digest u64 | sql str | server_ops list<u32> | (1.1) hint u8 | hint_server str.
-export function encodeStatement(ex: Exchange, st: StatementRecord, ops: ArrayLike<number>, nOps: number): number {
+const NO_TIMES: ArrayLike<number> = new Uint32Array(0);
+
+/** `times`: average response time per server index, µs (1.2; routers only, for adaptive routing). */
+export function encodeStatement(ex: Exchange, st: StatementRecord, ops: ArrayLike<number>, nOps: number, times: ArrayLike<number> = NO_TIMES): number {
   const total = st.sqlEnd - st.sqlStart;
   const sqlLen = total <= MAX_SQL_BYTES ? total : MAX_SQL_BYTES;
   // Almost every statement has no hint: skip byteLength for the '' case.
   const hintLen = st.hintServer.length === 0 ? 0 : Buffer.byteLength(st.hintServer);
-  ex.reserve(36 + sqlLen + 4 + 4 * nOps + 5 + hintLen + ex.futureBytes);
+  const nTimes = times.length;
+  ex.reserve(36 + sqlLen + 4 + 4 * nOps + 5 + hintLen + 4 + 4 * nTimes + ex.futureBytes);
   const dv = ex.dv;
   const p = ex.ptr;
   dv.setUint32(p + 4, st.sessionId, true);
@@ -115,6 +119,9 @@ export function encodeStatement(ex: Exchange, st: StatementRecord, ops: ArrayLik
   } else {
     at = putStr(ex, at, st.hintServer);
   }
+  dv.setUint32(at, nTimes, true);
+  at += 4;
+  for (let i = 0; i < nTimes; i++, at += 4) dv.setUint32(at, times[i]!, true);
   return finish(ex, putFuture(ex, at));
 }
 

@@ -135,6 +135,16 @@ export class Statement {
     }
     return true;
   }
+
+  // ABI 1.2: server_response_us list<u32> follows hint_server (routers; empty for filters and
+  // from older hosts).
+  private get timesOffset(): u32 { return afterStr(this.base, this.size, this.hintOffset + 1); }
+
+  /**
+   * Average response time of server `index` as this worker measured it for this service, in µs
+   * (a moving average over statements); 0 if unknown. For adaptive routing.
+   */
+  serverResponseUs(index: i32): u32 { return listAt(this.base, this.size, this.timesOffset, <u32>index, 0); }
 }
 
 /** The one statement view, re-pointed before each hook. */

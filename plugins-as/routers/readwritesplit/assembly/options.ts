@@ -5,6 +5,8 @@ export namespace Criteria {
   export const LEAST_CURRENT_OPERATIONS: i32 = 0;
   export const LEAST_ROUTER_CONNECTIONS: i32 = 1;
   export const LEAST_BEHIND_MASTER: i32 = 2;
+  /** Response time × (operations in progress + 1): the fastest server for its load. */
+  export const ADAPTIVE_ROUTING: i32 = 3;
 }
 
 export namespace FailureMode {
@@ -44,8 +46,8 @@ export function readOptions(config: Config, o: Options): string | null {
   if (c == "LEAST_CURRENT_OPERATIONS") o.criteria = Criteria.LEAST_CURRENT_OPERATIONS;
   else if (c == "LEAST_ROUTER_CONNECTIONS" || c == "LEAST_GLOBAL_CONNECTIONS") o.criteria = Criteria.LEAST_ROUTER_CONNECTIONS;
   else if (c == "LEAST_BEHIND_MASTER") o.criteria = Criteria.LEAST_BEHIND_MASTER;
-  else if (c == "ADAPTIVE_ROUTING") return "slave_selection_criteria: ADAPTIVE_ROUTING is not supported yet (the host does not report response times); use LEAST_CURRENT_OPERATIONS";
-  else return "slave_selection_criteria: unknown value \"" + c + "\" (expected LEAST_CURRENT_OPERATIONS, LEAST_ROUTER_CONNECTIONS, LEAST_BEHIND_MASTER)";
+  else if (c == "ADAPTIVE_ROUTING") o.criteria = Criteria.ADAPTIVE_ROUTING;
+  else return "slave_selection_criteria: unknown value \"" + c + "\" (expected LEAST_CURRENT_OPERATIONS, LEAST_ROUTER_CONNECTIONS, LEAST_BEHIND_MASTER, ADAPTIVE_ROUTING)";
   const lagKey = config.has("max_slave_replication_lag") ? "max_slave_replication_lag" : "max_replication_lag";
   o.maxLagMs = config.getDurationMs(lagKey, 0);
   const m = config.getString("master_failure_mode", "fail_instantly").toLowerCase();

@@ -12,6 +12,10 @@ function eligible(s: Server, o: Options): bool {
 function score(s: Server, stmt: Statement | null, o: Options): f64 {
   if (o.criteria == Criteria.LEAST_BEHIND_MASTER) return s.lagMs < 0 ? 1e12 : <f64>s.lagMs;
   if (o.criteria == Criteria.LEAST_ROUTER_CONNECTIONS || stmt == null) return <f64>s.connections / <f64>s.weight;
+  if (o.criteria == Criteria.ADAPTIVE_ROUTING) {
+    // An unmeasured server scores 0 and gets tried, so every server gets measured.
+    return <f64>stmt.serverResponseUs(s.index) * <f64>(stmt.serverOps(s.index) + 1) / <f64>s.weight;
+  }
   return <f64>stmt.serverOps(s.index) / <f64>s.weight;
 }
 
