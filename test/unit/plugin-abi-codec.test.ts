@@ -80,7 +80,7 @@ describe('request records (host → plugin)', () => {
     const { ex } = exchange();
     const sql = 'SELECT * FROM t WHERE id = 1';
     const len = encodeStatement(ex, stmt(sql), [4, 0], 2);
-    const want = new B().u32(7).u32(1).u8(3).u8(1).u16(5).u32(0x10).u32(sql.length).u32(0x89abcdef).u32(0x01234567).str(sql).u32(2).u32(4).u32(0).u8(0).str('').record();
+    const want = new B().u32(7).u32(1).u8(3).u8(1).u16(5).u32(0x10).u32(sql.length).u32(0x89abcdef).u32(0x01234567).str(sql).u32(2).u32(4).u32(0).u8(0).str('').u32(0).record();
     expect(bytes(ex, len)).toEqual(want);
     const dv = new DataView(ex.bytes.buffer, ex.bytes.byteOffset + ex.ptr);
     expect(dv.getUint8(12)).toBe(3);
@@ -93,7 +93,7 @@ describe('request records (host → plugin)', () => {
     const { ex } = exchange();
     const len = encodeStatement(ex, stmt('', { command: 0x17, sqlStart: 0, sqlEnd: 0, currentServer: -1 }), [], 0);
     const view = new DataView(ex.bytes.buffer, ex.bytes.byteOffset + ex.ptr);
-    expect(len).toBe(45); // 1.0's 40 + hint u8 + empty hint_server
+    expect(len).toBe(49); // 1.0's 40 + hint u8 + empty hint_server + empty server_response_us (1.2)
     expect(view.getUint32(8, true)).toBe(NO_SERVER);
     expect(view.getUint32(20, true)).toBe(0);
     expect(view.getUint32(32, true)).toBe(0);
@@ -107,7 +107,15 @@ describe('request records (host → plugin)', () => {
     expect(asked.at(-1)).toBeGreaterThanOrEqual(MAX_SQL_BYTES + 40);
     expect(view.getUint32(20, true)).toBe(sql.length);
     expect(view.getUint32(32, true)).toBe(MAX_SQL_BYTES);
-    expect(len).toBe(36 + MAX_SQL_BYTES + 4 + 5);
+    expect(len).toBe(36 + MAX_SQL_BYTES + 4 + 5 + 4);
+  });
+
+  it('Statement (1.2): server_response_us list<u32> after hint_server', () => {
+    const { ex } = exchange();
+    const sql = 'SELECT 1';
+    const len = encodeStatement(ex, stmt(sql), [1, 2], 2, new Uint32Array([250, 1800]));
+    const want = new B().u32(7).u32(1).u8(3).u8(1).u16(5).u32(0x10).u32(sql.length).u32(0x89abcdef).u32(0x01234567).str(sql).u32(2).u32(1).u32(2).u8(0).str('').u32(2).u32(250).u32(1800).record();
+    expect(bytes(ex, len)).toEqual(want);
   });
 
   it('Statement (1.1): hint u8 and hint_server str after server_ops; 1.0 fields where they were', () => {
@@ -115,12 +123,12 @@ describe('request records (host → plugin)', () => {
     const sql = 'SELECT 1 -- wasmscale route to server réplica2';
     const len = encodeStatement(ex, stmt(sql, { hint: 3, hintServer: 'réplica2' }), [4, 0], 2);
     const v10 = new B().u32(7).u32(1).u8(3).u8(1).u16(5).u32(0x10).u32(Buffer.byteLength(sql)).u32(0x89abcdef).u32(0x01234567).str(sql).u32(2).u32(4).u32(0).body();
-    expect(bytes(ex, len)).toEqual(new B().raw(v10).u8(3).str('réplica2').record());
+    expect(bytes(ex, len)).toEqual(new B().raw(v10).u8(3).str('réplica2').u32(0).record());
     // The 1.0 prefix is unchanged: a 1.0 reader stops at 4 + v10.length.
     expect(bytes(ex, len).subarray(4, 4 + v10.length)).toEqual(v10);
     for (const [hint, name] of [[1, ''], [2, ''], [4, '']] as const) {
       const n = encodeStatement(ex, stmt('SELECT 1', { hint, hintServer: name }), [], 0);
-      expect(bytes(ex, n).subarray(n - 5)).toEqual(new B().u8(hint).u32(0).body());
+      expect(bytes(ex, n).subarray(n - 9, n - 4)).toEqual(new B().u8(hint).u32(0).body());
     }
   });
 

@@ -216,7 +216,7 @@ describe('ABI 1.1: routing hints in the Statement record', () => {
 describe('filters: StatementAction and Reply through the SDK', () => {
   it('block, rewrite, continue, and replies reach the plugin', async () => {
     const p = await preparePlugin({ name: 'f', file: await fixturePlugin('probe-filter'), config: {}, limits: TEST_LIMITS }, pino({ level: 'silent' }));
-    expect(p.descriptor.hooks).toEqual(['session_start', 'session_end', 'servers', 'on_statement', 'on_reply']);
+    expect(p.descriptor.hooks).toEqual(['session_start', 'session_end', 'servers', 'on_statement', 'on_reply', 'on_result']);
     const metrics = new PluginMetrics('f');
     const inst = await PluginInstance.create({ data: p.bytes }, { name: 'f', log: pino({ level: 'silent' }), metrics, fuelBudget: 10_000_000 });
     try {
