@@ -150,6 +150,10 @@ export class ServiceRuntime implements ServiceContext {
     await this.discovery.refresh();
   }
 
+  get discoversDatabases(): boolean {
+    return this.discovery !== null;
+  }
+
   databasesOf(server: string): readonly string[] | undefined {
     return this.discovery?.of(server);
   }

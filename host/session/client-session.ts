@@ -18,7 +18,7 @@ import { BackendConnection, BackendRefused, type BackendLogin } from './backend-
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import { executeTypes, LAST_PREPARED, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
+import { executeTypes, LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
@@ -804,6 +804,11 @@ export class ClientSession implements SessionView, LinkOwner {
       // Rows of a cursor come from where it was opened.
       target = this.stmts.get(p.payload.readUInt32LE(1))?.lastServer ?? target;
     }
+    if (cmd === Com.STMT_EXECUTE && this.ctx.discoversDatabases === true && p.payload.length >= 5) {
+      // Shards hold different tables: a statement runs where it was prepared unless the router's server has it too.
+      const ps = this.stmts.get(p.payload.readUInt32LE(1));
+      if (ps?.lastServer && !this.links.get(target)?.statements.has(ps.clientId)) target = ps.lastServer;
+    }
     const link = this.links.get(target);
     if (this.needsCausalWait(target, cmd)) {
       return this.runProxyCommand(p, async (pk) => {
@@ -947,10 +952,12 @@ export class ClientSession implements SessionView, LinkOwner {
     p.payload.writeUInt32LE(backendId, 1);
     if (p.payload[0] !== Com.STMT_EXECUTE) return p;
     ps.lastServer = link.name;
-    const types = executeTypes(p.payload, ps.params);
-    if (types) {
-      // Kept for connections that never saw them; copied only when they change (not per execute).
-      if (ps.types === null || !ps.types.equals(types)) ps.types = Buffer.from(types);
+    const at = typesAt(p.payload, ps.params);
+    if (at > 0) {
+      // Kept for connections that never saw them; copied only when they change (compared in
+      // place: an execute allocates nothing here).
+      const end = at + 2 * ps.params;
+      if (ps.types === null || ps.types.compare(p.payload, at, end) !== 0) ps.types = Buffer.from(p.payload.subarray(at, end));
       if (this.links.size > 1) link.typed.add(ps.clientId);
     } else if (ps.params > 0 && ps.types && !link.typed.has(ps.clientId)) {
       link.typed.add(ps.clientId);
@@ -1113,12 +1120,14 @@ export class ClientSession implements SessionView, LinkOwner {
       return;
     }
     const ps = this.stmts.add(ok.params, ok.columns, kind, flags);
+    ps.lastServer = answering.name;
     const entry = this.history.add(p.payload, ps.clientId);
     entry.ok = true;
     for (const [l, list] of outcomes) {
       const r = list[0]?.reply ? readPrepareOk(list[0].reply) : null;
       if (r) l.statements.set(ps.clientId, r.id);
-      else if (l !== answering) {
+      else if (l !== answering && this.ctx.discoversDatabases !== true) {
+        // (Shards: a shard without the statement's tables just does not have it.)
         this.logOnce('a server could not prepare a statement the client prepared; its connection is closed', { server: l.name });
         this.dropLink(l);
       }
@@ -1190,6 +1199,7 @@ export class ClientSession implements SessionView, LinkOwner {
       const o = got[i];
       const prepared = e.command === Com.STMT_PREPARE && o?.reply ? readPrepareOk(o.reply) : null;
       if (prepared) link.statements.set(e.clientStmtId, prepared.id);
+      if (o && e.command === Com.STMT_PREPARE && this.ctx.discoversDatabases === true) continue; // a shard may lack its tables
       if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
         this.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });
         this.dropLink(link);

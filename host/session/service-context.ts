@@ -50,6 +50,8 @@ export interface ServiceContext {
    * last read, undefined without discovery or before it read that server.
    */
   databasesOf?(server: string): readonly string[] | undefined;
+  /** Database discovery runs: servers are shards holding different databases (prepared statements may exist on some only). */
+  readonly discoversDatabases?: boolean;
   /** A reply said "unknown database" (1049): the database map may be stale. */
   databaseUnknown?(): void;
 }

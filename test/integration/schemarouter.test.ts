@@ -144,6 +144,25 @@ describe('schemarouter', () => {
     expect(out.trim().split('\n')).toEqual([`${ID2}\tshard_b`, `${ID1}\tshard_a`]);
   });
 
+  it('prepared statements: a shard that lacks the tables does not have the statement, and runs none of it', async () => {
+    const r = await root(s2.primary.port);
+    await r.query("CREATE TABLE IF NOT EXISTS shard_b.only_b (v VARCHAR(20)); INSERT INTO shard_b.only_b VALUES ('ob')");
+    await r.end();
+    // login on shard2: the statement is prepared there only; the first shard opens later (USE
+    // shard_a) and its history replay cannot prepare it, which must not lose that connection
+    const c = await client({ database: 'shard_b' });
+    const [rows] = await c.execute<mysql.RowDataPacket[]>('SELECT v, @@server_id AS id FROM only_b WHERE v = ?', ['ob']);
+    expect(rows).toEqual([{ v: 'ob', id: ID2 }]);
+    await c.query('USE shard_a');
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+    // prepared on both shards (t is on both): runs on the current database's shard
+    const [t] = await c.execute<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n, @@server_id AS id FROM t WHERE v <> ?', ['zz']);
+    expect(t).toEqual([{ n: 2, id: ID1 }]);
+    // the first statement again (mysql2 re-executes its cached id) while the current shard is the first one
+    const [again] = await c.execute<mysql.RowDataPacket[]>('SELECT v, @@server_id AS id FROM only_b WHERE v = ?', ['ob']);
+    expect(again).toEqual([{ v: 'ob', id: ID2 }]);
+  });
+
   it('a database created after start becomes routable after an unknown-database reply', async () => {
     const r = await root(s2.primary.port);
     await r.query("CREATE DATABASE shard_c; CREATE TABLE shard_c.t (v INT); INSERT INTO shard_c.t VALUES (7)");
