@@ -18,7 +18,7 @@ import { BackendConnection, BackendRefused, type BackendLogin } from './backend-
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import { executeTypes, LAST_PREPARED, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
+import { executeTypes, LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
@@ -952,10 +952,12 @@ export class ClientSession implements SessionView, LinkOwner {
     p.payload.writeUInt32LE(backendId, 1);
     if (p.payload[0] !== Com.STMT_EXECUTE) return p;
     ps.lastServer = link.name;
-    const types = executeTypes(p.payload, ps.params);
-    if (types) {
-      // Kept for connections that never saw them; copied only when they change (not per execute).
-      if (ps.types === null || !ps.types.equals(types)) ps.types = Buffer.from(types);
+    const at = typesAt(p.payload, ps.params);
+    if (at > 0) {
+      // Kept for connections that never saw them; copied only when they change (compared in
+      // place: an execute allocates nothing here).
+      const end = at + 2 * ps.params;
+      if (ps.types === null || ps.types.compare(p.payload, at, end) !== 0) ps.types = Buffer.from(p.payload.subarray(at, end));
       if (this.links.size > 1) link.typed.add(ps.clientId);
     } else if (ps.params > 0 && ps.types && !link.typed.has(ps.clientId)) {
       link.typed.add(ps.clientId);

@@ -63,10 +63,16 @@ export function setPrepareOkId(reply: Buffer, id: number): void {
  * 17 <id u32> <flags u8> <iterations u32> <null bitmap> <new_params_bound u8> [<types 2*n>] <values>.
  */
 export function executeTypes(payload: Buffer, params: number): Buffer | null {
-  if (params === 0) return null;
+  const at = typesAt(payload, params);
+  return at > 0 ? payload.subarray(at, at + 2 * params) : null;
+}
+
+/** Offset of the parameter types in a COM_STMT_EXECUTE payload that carries them, else 0. */
+export function typesAt(payload: Buffer, params: number): number {
+  if (params === 0) return 0;
   const flagAt = 10 + ((params + 7) >> 3);
-  if (payload.length <= flagAt || payload[flagAt] !== 1) return null;
-  return payload.subarray(flagAt + 1, flagAt + 1 + 2 * params);
+  if (payload.length < flagAt + 1 + 2 * params || payload[flagAt] !== 1) return 0;
+  return flagAt + 1;
 }
 
 /**
