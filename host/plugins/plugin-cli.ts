@@ -1,7 +1,7 @@
 // `wasmscale plugin build|inspect|test`. Registered by host/cli.ts; each action loads its module
 // only when run (the AssemblyScript compiler and binaryen are heavy), so other commands stay fast.
 // Exit codes: 0 fine, 1 the build failed / the module is not loadable / a test case failed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 
 /** Where a command writes; the CLI passes process.stdout/stderr, tests collect strings. */
@@ -61,8 +61,18 @@ export async function inspectCommand(file: string, opts: { json?: boolean }, io:
   }
 }
 
+/** A plugin project directory is built first (into <dir>/build, as `plugin build` does); a file is used as it is. */
+async function moduleOf(fileOrDir: string, io: CommandOutput): Promise<string> {
+  if (!statSync(fileOrDir).isDirectory()) return fileOrDir;
+  const { buildPlugin } = await import('./build/build-plugin.js');
+  const r = await buildPlugin(fileOrDir);
+  if (r.warnings) io.err(`${r.warnings}\n`);
+  io.out(`built ${r.wasmPath} (${r.size} bytes)\n`);
+  return r.wasmPath;
+}
+
 /** `plugin test`; resolves the exit code. */
-export async function testCommand(file: string, casesFile: string, io: CommandOutput): Promise<number> {
+export async function testCommand(fileOrDir: string, casesFile: string, io: CommandOutput): Promise<number> {
   let cases;
   try {
     cases = JSON.parse(readFileSync(casesFile, 'utf8'));
@@ -70,15 +80,18 @@ export async function testCommand(file: string, casesFile: string, io: CommandOu
     io.err(`wasmscale plugin test: cannot read ${casesFile}: ${errorText(err)}\n`);
     return 1;
   }
-  const { runPluginCases } = await import('./testkit.js');
+  const { runPluginCases } = await import('./testkit-cases.js');
   let report;
   try {
-    report = await runPluginCases(file, cases);
+    report = await runPluginCases(await moduleOf(fileOrDir, io), cases);
   } catch (err) {
     io.err(`wasmscale plugin test: ${errorText(err)}\n`);
     return 1;
   }
-  for (const r of report.results) io.out(`${r.ok ? 'ok  ' : 'FAIL'} ${String(r.step).padStart(3)} ${r.what}${r.ok ? '' : `\n         ${r.detail}`}\n`);
+  for (const r of report.results) {
+    const detail = r.ok ? '' : `\n${r.detail.split('\n').map((l) => `         ${l}`).join('\n')}`;
+    io.out(`${r.ok ? 'ok  ' : 'FAIL'} ${String(r.step).padStart(3)} ${r.what}${detail}\n`);
+  }
   io.out(`${report.passed} passed, ${report.failed} failed\n`);
   return report.failed > 0 ? 1 : 0;
 }
@@ -109,8 +122,8 @@ export function addPluginCommands(program: Command): void {
     .action((file: string, opts: { json?: boolean }) => exitWith(inspectCommand(file, opts, STDIO)));
   plugin
     .command('test')
-    .description('run a router plugin offline against the sessions, statements and server table of a cases file')
-    .argument('<file>', 'the .wasm module')
-    .argument('<cases>', 'the cases file (JSON; see host/plugins/testkit.ts)')
+    .description('run a router or filter plugin offline (no database) against the sessions, statements, replies and server table of a cases file')
+    .argument('<file>', 'the .wasm module, or a plugin project directory (built first)')
+    .argument('<cases>', 'the cases file (JSON; see host/plugins/testkit-cases.ts and sdk/README.md)')
     .action((file: string, cases: string) => exitWith(testCommand(file, cases, STDIO)));
 }
