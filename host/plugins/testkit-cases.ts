@@ -114,7 +114,8 @@ function statementInput(step: StatementFields): StatementInput {
 }
 
 function statementLabel(step: StatementFields, kind: number): string {
-  const text = step.sql ?? (step.prepared !== undefined ? `execute ${step.prepared}` : `command ${step.command ?? 3}`);
+  const text = step.sql ?? (step.prepared !== undefined ? `execute ${step.prepared}`
+    : step.command === 0x17 || step.command === 0xfa ? `execute statement ${step.stmt_id ?? '(last prepared)'}` : `command ${step.command ?? 3}`);
   return `session ${step.session}: ${short(text)} [${kindName(kind)}]`;
 }
 
