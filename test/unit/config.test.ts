@@ -55,6 +55,8 @@ describe('parseConfig', () => {
       master_reconnection: false,
       delayed_retry: false,
       delayed_retry_timeout: 10_000,
+      refresh_interval: 300_000,
+      refresh_min_interval: 1000,
     });
     expect(c.listeners.main).toEqual({
       name: 'main', service: 'main', host: '127.0.0.1', port: 4006, handshake_timeout: 10_000,

@@ -171,7 +171,8 @@ describe('ABI 1.1: routing hints in the Statement record', () => {
       const len = encodeStatement(inst.ex, { sessionId: 1, currentServer: 0, command: 3, kind: 0, trx: 0, flags: 0, digestLo: 0, digestHi: 0, hint: 3, hintServer: 'db2', source, sqlStart: 1, sqlEnd: source.length }, [5, 6], 2);
       // The 1.0 record ends after server_ops: size u32 .. digest (36) + sql + list of 2.
       const len10 = 36 + sql.length + 4 + 8;
-      expect(len).toBe(len10 + 1 + 4 + 3);
+      // 1.1 adds hint u8 + hint_server str; 1.2 adds server_response_us (an empty list here).
+      expect(len).toBe(len10 + 1 + 4 + 3 + 4);
       inst.ex.dv.setUint32(inst.ex.ptr, len10, true);
       inst.fuel?.refill();
       const r = inst.hooks.route!(len10);
