@@ -1,6 +1,6 @@
 // Routing hints in readwritesplit and hintrouter (plugins-as/routers/*) offline, through the test
-// kit: the kit does not classify, so each statement carries the kind, trx bits and hint the
-// host's classifier would have found (sdk/ABI.md Statement, ABI 1.1 hint and hint_server).
+// kit: each statement gives its kind, trx bits and hint explicitly (overriding what the kit's
+// classifier finds), to test each hint alone (sdk/ABI.md Statement, ABI 1.1 hint and hint_server).
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
