@@ -1,7 +1,7 @@
 // `wasmscale plugin build|inspect|test`. Registered by host/cli.ts; each action loads its module
 // only when run (the AssemblyScript compiler and binaryen are heavy), so other commands stay fast.
 // Exit codes: 0 fine, 1 the build failed / the module is not loadable / a test case failed.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 
 /** Where a command writes; the CLI passes process.stdout/stderr, tests collect strings. */
@@ -63,7 +63,7 @@ export async function inspectCommand(file: string, opts: { json?: boolean }, io:
 
 /** A plugin project directory is built first (into <dir>/build, as `plugin build` does); a file is used as it is. */
 async function moduleOf(fileOrDir: string, io: CommandOutput): Promise<string> {
-  if (!statSync(fileOrDir).isDirectory()) return fileOrDir;
+  if (!existsSync(fileOrDir) || !statSync(fileOrDir).isDirectory()) return fileOrDir;
   const { buildPlugin } = await import('./build/build-plugin.js');
   const r = await buildPlugin(fileOrDir);
   if (r.warnings) io.err(`${r.warnings}\n`);

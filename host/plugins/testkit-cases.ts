@@ -190,7 +190,7 @@ function runRouterStep(kit: PluginTestKit, sessions: Sessions<TestSession>, tabl
   if ('session' in step) {
     const s = sessionOf(sessions, step.session);
     const { statement, decision } = kit.routeStatement(s, statementInput(step));
-    problems.push(...routeProblems(s, decision, step.expect ?? {}, table));
+    problems.push(...misplaced(step.expect ?? {}, 'router'), ...routeProblems(s, decision, step.expect ?? {}, table));
     return { what: `${statementLabel(step, statement.kind)} → ${decisionText(decision)}`, problems };
   }
   if ('end' in step) {
@@ -217,7 +217,16 @@ function runRouterStep(kit: PluginTestKit, sessions: Sessions<TestSession>, tabl
   return { what: `connections ${show(step.expect_connections)}`, problems };
 }
 
+/** Expectations of the other kind of plugin are a mistake in the cases file, not a pass. */
+function misplaced(e: RouteExpect, kind: 'router' | 'filter'): string[] {
+  const keys = kind === 'router' ? (['action', 'sql', 'code', 'sqlstate', 'message'] as const) : (['route', 'role', 'error'] as const);
+  const found = keys.filter((k) => e[k] !== undefined);
+  return found.length ? [`expect ${found.map((k) => `"${k}"`).join(', ')} does not apply to a ${kind}`] : [];
+}
+
 function filterProblems(o: FilterOutcome, e: RouteExpect): string[] {
+  const misplacedKeys = misplaced(e, 'filter');
+  if (misplacedKeys.length) return misplacedKeys;
   const want: Record<string, unknown> = {};
   for (const k of ['action', 'sql', 'code', 'sqlstate', 'message'] as const) if (e[k] !== undefined) want[k] = e[k];
   if (Object.keys(want).length === 0) return [];

@@ -99,4 +99,9 @@ describe('on_reply and on_result offline (probe-filter)', () => {
     expect(r.results[1]!.what).toBe('session 1: UPDATE t SET x = 1 [write] → continue (on_reply)');
     expect(r.results[6]!.what).toBe('session 1: BLOCK [unknown] → block 1142 42000: blocked by probe');
   });
+
+  it('a router expectation on a filter fails instead of passing unchecked', async () => {
+    const r = await runPluginCases(probe, { steps: [{ start: 1 }, { session: 1, sql: 'SELECT 1', expect: { route: 'db1' } }] });
+    expect(r.results[1]).toMatchObject({ ok: false, detail: 'expect "route" does not apply to a filter' });
+  });
 });
