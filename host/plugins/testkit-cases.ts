@@ -267,7 +267,7 @@ function runFilterStep(kit: FilterTestKit, sessions: Sessions<FilterTestSession>
     return { what: `end session ${step.end}`, problems };
   }
   if ('servers' in step) {
-    kit.filter.serversChanged(step.servers.map((t) => ({ name: t.name, role: t.role ?? 'unknown', state: t.state ?? 'up', weight: t.weight ?? 1, lagMs: t.lag_ms ?? -1 })));
+    kit.setServers(step.servers);
     return { what: `server table: ${step.servers.map((s) => s.name).join(' ')}`, problems };
   }
   if ('expect_metrics' in step) {

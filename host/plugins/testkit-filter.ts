@@ -15,7 +15,7 @@ import { PluginFilter } from './plugin-filter.js';
 import { preparePlugin } from './plugin-loader.js';
 import { PluginVersion } from './plugin-version.js';
 import { StatementMatcher } from './statement-matcher.js';
-import { TEST_LIMITS, toView, type TestServer, type TestSessionInfo } from './testkit.js';
+import { TEST_LIMITS, toView, type MutableServer, type TestServer, type TestSessionInfo } from './testkit.js';
 import { StatementState, type StatementInput, type StatementOverrides } from './testkit-statements.js';
 
 /** What a filter did with a statement. */
@@ -86,7 +86,7 @@ export class FilterTestKit {
 
   private constructor(
     readonly filter: PluginFilter,
-    private readonly defaultServer: string,
+    private readonly servers: MutableServer[],
     private readonly classifies: boolean,
   ) {}
 
@@ -102,13 +102,23 @@ export class FilterTestKit {
       matcher: StatementMatcher.from(opts.match, opts.exclude, opts.options !== 'case'),
       ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
     });
-    return new FilterTestKit(filter, servers[0]?.name ?? '', opts.classify ?? true);
+    return new FilterTestKit(filter, servers, opts.classify ?? true);
   }
 
   startSession(info: TestSessionInfo & { server?: string } = {}): FilterTestSession {
     const id = this.nextId++;
     const handle = this.filter.newSession({ id, user: info.user ?? 'app', database: info.database ?? null, clientAddress: info.client_address ?? '127.0.0.1', service: 'test' });
-    return { id, server: info.server ?? this.defaultServer, handle, state: new StatementState(this.classifies) };
+    return { id, server: info.server ?? this.servers[0]?.name ?? '', handle, state: new StatementState(this.classifies) };
+  }
+
+  /** Changes the servers named (roles, states, weights, lag) as a monitor would; the plugin hears of it. */
+  setServers(servers: TestServer[]): void {
+    const byName = new Map(servers.map((s) => [s.name, s]));
+    for (const s of this.servers) {
+      const t = byName.get(s.name);
+      if (t) Object.assign(s, toView(t));
+    }
+    this.filter.serversChanged(this.servers.map((s) => ({ ...s })));
   }
 
   /** on_statement for one statement (COM_QUERY by default), classified as the host would. */

@@ -78,6 +78,10 @@ describe('on_reply and on_result offline (probe-filter)', () => {
       k.reply(s, { error_code: 1062, server: 'db1' });
       expect(k.statement(s, 'LAST_REPLY')).toMatchObject({ message: 'ok=0 error=1062 server=0 affected=0 rows=0' });
       expect(k.metrics()).toMatchObject({ plugin_ok_replies: 1, plugin_err_replies: 1 });
+      // The monitor marks db1 down: replies from db2 keep their index.
+      k.setServers([{ name: 'db1', role: 'primary', state: 'down' }]);
+      k.reply(s, {});
+      expect(k.statement(s, 'LAST_REPLY')).toMatchObject({ message: 'ok=1 error=0 server=1 affected=0 rows=0' });
     });
   });
 
