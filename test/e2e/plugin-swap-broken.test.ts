@@ -14,6 +14,7 @@ import { fixturePlugin } from '../unit/plugin-fixtures.js';
 import { configureRefusing, watPlugin } from '../unit/plugin-wat.js';
 import { waitFor } from './helpers.js';
 import { plugin, readconnrouteBuilds, swap, topologyServers, V1, V2 } from './plugin-swap-helpers.js';
+import { HOST_ABI_MAJOR, HOST_ABI_MINOR } from '../../host/plugins/abi/constants.js';
 
 let builds: { v1: string; v2: string };
 let probeRouter: string;
@@ -71,7 +72,7 @@ describe('a broken new version is refused and the old one keeps serving', () => 
       ['a missing file', { file: join(dir, 'nope.wasm') }, 422, `cannot read ${join(dir, 'nope.wasm')}: no such file`],
       ['no ABI marker', { file: file('no-marker.wasm', watPlugin({ omit: ['wsx_abi_version'] })) }, 422, 'does not export wsx_abi_version'],
       ['another ABI major', { file: file('abi2.wasm', watPlugin({ marker: 0x20000, describe: { name: 'wat-router', kind: 'router', version: '9', abi: '2.0', hooks: ['route'] } })) }, 422,
-        'built for plugin ABI 2.0; this host speaks ABI 1.0'],
+        `built for plugin ABI 2.0; this host speaks ABI ${HOST_ABI_MAJOR}.${HOST_ABI_MINOR}`],
       ['configure() refuses (a WAT module)', { file: file('refuses.wasm', watPlugin({ configure: configureRefusing('no, thanks') })) }, 422, 'configuration refused by the plugin: no, thanks'],
       ['configure() refuses the new configuration', { file: builds.v2, config: { router_options: 'replica' } }, 422,
         'configuration refused by the plugin: router_options: unknown value "replica"'],

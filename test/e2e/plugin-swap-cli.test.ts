@@ -13,6 +13,7 @@ import { freePort } from '../harness/ports.js';
 import { startTestProxy, type TestProxy } from '../harness/proxy.js';
 import { REPO } from '../unit/plugin-fixtures.js';
 import { plugin, readconnrouteBuilds, topologyServers, V1, V2 } from './plugin-swap-helpers.js';
+import { HOST_ABI_MAJOR, HOST_ABI_MINOR } from '../../host/plugins/abi/constants.js';
 
 function newest(dir: string): number {
   let t = 0;
@@ -70,7 +71,7 @@ describe('wasmscale ctl plugin', () => {
       // A relative path is resolved against the caller's directory before it is sent.
       const r = await ctl(['swap', 'rcr_cli', relative(dir, builds.v2), '--admin', admin], dir);
       expect(r.status, r.err).toBe(0);
-      expect(r.out).toContain(`swapped rcr_cli to ${V2} (ABI 1.0, sha256 `);
+      expect(r.out).toContain(`swapped rcr_cli to ${V2} (ABI ${HOST_ABI_MAJOR}.${HOST_ABI_MINOR}, sha256 `);
       expect(r.out).toContain(`from ${builds.v2}`);
       expect(r.out).toMatch(/worker 1: ok, 1 service\(s\)/);
       expect((await plugin(proxy.adminPort, 'rcr_cli')).version).toBe(V2);
@@ -82,7 +83,7 @@ describe('wasmscale ctl plugin', () => {
 
     const list = await ctl(['list', '--admin', admin]);
     expect(list.status, list.err).toBe(0);
-    expect(list.out).toContain(`rcr_cli  router ${V2} ABI 1.0  ${builds.v2}`);
+    expect(list.out).toContain(`rcr_cli  router ${V2} ABI ${HOST_ABI_MAJOR}.${HOST_ABI_MINOR}  ${builds.v2}`);
     expect(list.out).toMatch(/services: main {2}swaps: 1 {2}calls: \d+/);
 
     const show = await ctl(['show', 'rcr_cli', '--admin', admin]);

@@ -11,6 +11,7 @@ import { startTestProxy, type TestProxy } from '../harness/proxy.js';
 import { connectSharedTopology, type SharedTopologyClient } from '../harness/shared.js';
 import { sleep, waitFor } from './helpers.js';
 import { plugin, plugins, readconnrouteBuilds, swap, topologyServers, V1, V2 } from './plugin-swap-helpers.js';
+import { HOST_ABI_MAJOR, HOST_ABI_MINOR } from '../../host/plugins/abi/constants.js';
 
 const ROWS = 500;
 const CONNECTIONS = 32;
@@ -134,7 +135,7 @@ describe('hot swap of a router plugin', () => {
     expect(churned).toBeGreaterThan(0);
 
     const view = await plugin(p.adminPort, 'rcr_load');
-    expect(view).toMatchObject({ name: 'rcr_load', kind: 'router', version: V1, abi: '1.0', file: builds.v1, swaps: SWAPS, services: ['main'], quarantined: false });
+    expect(view).toMatchObject({ name: 'rcr_load', kind: 'router', version: V1, abi: `${HOST_ABI_MAJOR}.${HOST_ABI_MINOR}`, file: builds.v1, swaps: SWAPS, services: ['main'], quarantined: false });
     expect(view.workers.map((w) => w.worker).sort()).toEqual([1, 2]);
     for (const w of view.workers) {
       expect(w.alive).toBe(true);

@@ -126,6 +126,6 @@ describe('readconnroute (WebAssembly) through the proxy', () => {
 
   it('a bad configuration stops the start-up with the plugin name and the reason', async () => {
     await expect(proxyWith({ router_options: 'replica' })).rejects.toThrow(
-      'plugin rcr: configuration refused by the plugin: router_options: unknown value "replica" (expected master, slave or running)');
+      /^plugin rcr: \S+readconnroute\.wasm: configuration refused by the plugin: router_options: unknown value "replica" \(expected master, slave or running\)$/);
   });
 });
