@@ -35,7 +35,11 @@ export class ServiceRuntime implements ServiceContext {
 
   /** Plugins get classified statements; the host-only placeholder router needs none. */
   get classifies(): boolean {
-    return this.plugin !== undefined || this.filterPlugins.length > 0 || this.cfg.causal_reads !== 'none';
+    if (this.cfg.causal_reads !== 'none') return true;
+    if (this.router instanceof PluginRouter && this.router.wantsClassification) return true;
+    for (const f of this.filters) if (f instanceof PluginFilter && f.wantsClassification) return true;
+    // Before init() has loaded the plugins: classify, as they probably want it.
+    return this.plugin !== undefined && !(this.router instanceof PluginRouter);
   }
   private readonly plugin: PluginConfig | undefined;
   private readonly filterPlugins: PluginConfig[];

@@ -113,6 +113,10 @@ export class PluginFilter implements Filter {
     return f;
   }
 
+  get wantsClassification(): boolean {
+    return this.slot.version.descriptor.classify;
+  }
+
   get quarantined(): boolean {
     return this.slot.quarantined;
   }

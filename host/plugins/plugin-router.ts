@@ -132,6 +132,11 @@ export class PluginRouter implements Router {
     return r;
   }
 
+  /** Whether the plugin reads the classification (its descriptor's `classify`, default true). */
+  get wantsClassification(): boolean {
+    return this.slot.version.descriptor.classify;
+  }
+
   get quarantined(): boolean {
     return this.slot.quarantined;
   }

@@ -62,6 +62,7 @@ export function describe(): i32 {
     .str("sdk", "wasmscale-sdk " + SDK_VERSION);
   const schema = p.configSchema();
   if (schema !== null) w.raw("config_schema", schema);
+  if (!p.readsClassification()) w.bool("classify", false);
   writeOutputString(w.done());
   return 0;
 }

@@ -19,6 +19,12 @@ export class Plugin {
   /** "router" or "filter". */
   get kind(): string { return "plugin"; }
 
+  /**
+   * Whether the plugin reads the classifier's kind, flags and digest (ABI 1.2). A plugin that
+   * does not (a connection-level router) returns false: the host then skips classifying for it.
+   */
+  readsClassification(): bool { return true; }
+
   /** Hooks the host should call (ABI.md §5, without the "wsx_" prefix). */
   hooks(): string[] { return ["session_start", "session_end", "servers"]; }
 

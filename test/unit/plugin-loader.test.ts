@@ -109,8 +109,13 @@ describe('SDK-built plugins', () => {
     const p = await preparePlugin(cfg(probe), log);
     expect(p.descriptor).toEqual({
       name: 'probe-router', kind: 'router', version: '0.1.0', abi: { major: 1, minor: 2 },
-      hooks: ['session_start', 'session_end', 'servers', 'route'], sdk: 'wasmscale-sdk 1.2.0',
+      hooks: ['session_start', 'session_end', 'servers', 'route'], sdk: 'wasmscale-sdk 1.2.0', classify: true,
     });
+  });
+
+  it('a plugin that reads no classification says so (readconnroute: classify false)', async () => {
+    const p = await preparePlugin(cfg(await bundledPlugin('routers/readconnroute')), log);
+    expect(p.descriptor.classify).toBe(false);
   });
 
   it('configure() refusals from an SDK plugin reach the operator', async () => {

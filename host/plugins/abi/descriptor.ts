@@ -12,6 +12,8 @@ export interface PluginDescriptor {
   configSchema?: unknown;
   /** Free text the SDK adds ("wasmscale-sdk 1.0.0"); absent for other toolchains. */
   sdk?: string;
+  /** 1.2: false when the plugin reads no classification (kind, flags, digest): the host may skip it. */
+  classify: boolean;
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
@@ -68,6 +70,7 @@ export function parseDescriptor(text: string, marker: { major: number; minor: nu
   if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
     problems.push('config_schema must be a JSON Schema object');
   }
+  if (d.classify !== undefined && typeof d.classify !== 'boolean') problems.push(`classify must be true or false, got ${JSON.stringify(d.classify)}`);
   if (problems.length > 0) throw new DescriptorError(`bad descriptor: ${problems.join('; ')}`);
   return {
     name,
@@ -75,6 +78,7 @@ export function parseDescriptor(text: string, marker: { major: number; minor: nu
     version,
     abi: { ...marker },
     hooks,
+    classify: d.classify !== false,
     ...(schema !== undefined ? { configSchema: schema } : {}),
     ...(typeof d.sdk === 'string' ? { sdk: d.sdk } : {}),
   };

@@ -28,6 +28,9 @@ class ReadConnRoute extends Router {
 
   configSchema(): string | null { return SCHEMA; }
 
+  // Balances connections, never looks at a statement: no classification needed.
+  readsClassification(): bool { return false; }
+
   configure(config: Config): string | null {
     const err = readOptions(config, this.options);
     if (err === null) log.debug("readconnroute: router_options=" + this.options.text);
