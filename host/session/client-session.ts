@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { classify, ClassifyResult } from '../classify/index.js';
+import { classify, ClassifyResult, Flag } from '../classify/index.js';
 import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
 import { decodeChangeUser } from '../protocol/change-user.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
@@ -840,6 +840,10 @@ export class ClientSession implements SessionView, LinkOwner {
   private needsCausalWait(target: string, cmd: number): boolean {
     const mode = this.ctx.settings.causalReads;
     if (mode === 'none' || (cmd !== Com.QUERY && cmd !== Com.STMT_EXECUTE) || this.statement.kind !== CLASSIFIED_READ) return false;
+    // Diagnostics of the previous statement (SHOW WARNINGS, @@warning_count, FOUND_ROWS()) and
+    // reads of variables only: no data to be consistent with, and the wait itself would reset
+    // the server's diagnostics area.
+    if ((this.statement.flags & (Flag.LAST_INSERT_ID | Flag.SYSVAR_ONLY)) !== 0) return false;
     if (mode === 'local' && !this.gtidDirty && this.lastGtid === null) return false;
     return this.ctx.servers().find((s) => s.name === target)?.role === 'replica';
   }

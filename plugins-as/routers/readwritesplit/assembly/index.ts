@@ -53,6 +53,12 @@ class SessionInfo {
 
 const sessions = new SessionState<SessionInfo>();
 
+/** `SELECT @@warning_count` / `@@error_count`: the previous statement's diagnostics (allocates; only for sysvar-only reads). */
+function readsDiagnostics(stmt: Statement): bool {
+  const sql = stmt.sql.toLowerCase();
+  return sql.includes("warning_count") || sql.includes("error_count");
+}
+
 /** Flags that make a read depend on the primary's (or this connection's) state. */
 const PRIMARY_READ: u32 = Flag.LOCKING_READ | Flag.LAST_INSERT_ID | Flag.NAMED_LOCK | Flag.SEQUENCE | Flag.USERVAR_WRITE | Flag.CALL;
 
@@ -111,7 +117,8 @@ class ReadWriteSplit extends Router {
     }
     // Diagnostics of the previous statement live on the server that ran it (MaxScale does this too).
     if (cmd == COM_QUERY && info.last >= 0 && info.last < servers.count && servers.get(info.last).isUsable
-      && (stmt.sqlStartsWith("SHOW WARNINGS") || stmt.sqlStartsWith("SHOW ERRORS") || stmt.sqlStartsWith("SHOW COUNT("))) {
+      && (stmt.sqlStartsWith("SHOW WARNINGS") || stmt.sqlStartsWith("SHOW ERRORS") || stmt.sqlStartsWith("SHOW COUNT(")
+        || ((flags & Flag.SYSVAR_ONLY) != 0 && readsDiagnostics(stmt)))) {
       decision.toServer(info.last);
       return;
     }
