@@ -57,6 +57,8 @@ export class WorkerHandle {
     const entry = workerEntry();
     const child = fork(entry.file, [], { execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...entry.execArgv], serialization: 'advanced' });
     this.child = child;
+    // IPC errors of a dying worker: its 'exit' is what counts (restart or stop), not a crash here.
+    child.on('error', (err) => this.log.debug({ worker: this.index, err: err.message }, 'worker IPC error'));
     this.assigned = 0;
     this.lastPong = Date.now();
     this.ready = false;
@@ -133,7 +135,11 @@ export class WorkerHandle {
   }
 
   send(msg: ToWorker): void {
-    if (this.child?.connected) this.child.send(msg);
+    // With a callback, a worker that is exiting (EPIPE) is an answer here, not an 'error' event
+    // that would bring the primary down (regression: Ctrl-C / SIGTERM to the process group).
+    if (this.child?.connected) this.child.send(msg, (err) => {
+      if (err) this.log.debug({ worker: this.index, err: err.message }, 'message to an exiting worker not delivered');
+    });
   }
 
   /** Hands an accepted, still paused socket to this worker; the primary keeps no copy. */
@@ -190,7 +196,7 @@ export class WorkerHandle {
     this.stopping = true;
     if (this.watchdog) clearInterval(this.watchdog);
     const child = this.child;
-    if (!child) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       child.once('exit', () => {

@@ -87,3 +87,9 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
 
 // The primary going away means nobody can hand us work or stop us: exit.
 process.on('disconnect', () => process.exit(0));
+
+// Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group: the
+// primary stops the workers in order (sessions closed, then exit); a worker dying on the signal
+// by itself would race with that.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});

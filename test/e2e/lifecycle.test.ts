@@ -14,6 +14,10 @@ import { testConfigObject, type TestProxyOptions } from '../harness/proxy.js';
 import { RawClient } from '../harness/raw-client.js';
 import { connectSharedTopology, sharedTopology, type SharedTopologyClient } from '../harness/shared.js';
 import { logLines, sleep, spawnCli, waitListening, type CliRun } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let root: SharedTopologyClient;
 const runs: CliRun[] = [];
@@ -109,6 +113,33 @@ describe('start-up errors', () => {
 });
 
 describe('shutdown', () => {
+  // Regression: Ctrl-C in a terminal (or a service manager) signals the whole process group, so
+  // the workers got SIGINT/SIGTERM too and died first; the primary's stop message then hit a
+  // closed IPC channel and an unhandled EPIPE crashed it with a stack trace.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} to the whole process group (workers: 2): clean exit 0, no crash`, async () => {
+      const obj = await testConfigObject({ servers: primary(), workers: 2, logLevel: 'info' });
+      const dir = await mkdtemp(join(tmpdir(), 'wasmscale-pgrp-'));
+      const file = join(dir, 'wasmscale.yaml');
+      await writeFile(file, stringify(obj));
+      const child = spawn(process.execPath, ['dist/host/cli.js', 'start', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      const deadline = Date.now() + 30_000;
+      while (!/"msg":"listening"/.test(out)) {
+        if (Date.now() > deadline) throw new Error(`did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.kill(-child.pid!, signal);
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
+      if (code === 'timeout') process.kill(-child.pid!, 'SIGKILL');
+      expect(out).not.toMatch(/Unhandled 'error' event|EPIPE/);
+      expect(code).toBe(0);
+    }, 30_000);
+  }
+
   for (const workers of [0, 2]) {
     it(`SIGTERM stops the proxy (workers: ${workers}) while clients are connected and idle`, async () => {
       const obj = await testConfigObject({ servers: primary(), workers, logLevel: 'info' });
