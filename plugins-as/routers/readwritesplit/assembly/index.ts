@@ -6,10 +6,10 @@
 // Routing hints (`-- wasmscale route to ...`, MaxScale's hintfilter spelling too) override the
 // read/write decision outside transactions, as in MaxScale 2.0 and later (hints.ts).
 import {
+  StatementFlag as Flag, StatementKind as Kind,
   Config, RouteDecision, Router, ServerTable, Session, SessionState, SessionTargets, Statement,
   Target, log, metrics, register,
 } from "wasmscale-sdk";
-import { Flag, Kind } from "./classes";
 import { FailureMode, Options, readOptions } from "./options";
 import { hintedTarget } from "./hints";
 import { pickReplica } from "./select";
