@@ -18,7 +18,7 @@ import type { ReplyRecord, ServerRecord, StatementRecord } from './abi/records.j
 import { serverRecords, sessionRecord, tableChanged } from './binding-records.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { PluginMetrics } from './plugin-metrics.js';
-import { PluginSlot, TRAPPED, UNAVAILABLE } from './plugin-slot.js';
+import { countFailure, PluginSlot, TRAPPED } from './plugin-slot.js';
 import type { PluginVersion } from './plugin-version.js';
 import { StatementMatcher } from './statement-matcher.js';
 
@@ -162,9 +162,7 @@ export class PluginFilter implements Filter {
   }
 
   private failed(hook: string, r: number): void {
-    this.metrics.policyDecisions++;
-    if (r !== TRAPPED && r !== UNAVAILABLE) this.metrics.errors++;
-    if (r !== UNAVAILABLE) this.log.debug({ plugin: this.name, hook, status: r }, 'plugin call failed; failure policy applies');
+    countFailure(this.metrics, this.log, this.name, hook, r);
   }
 
   // ---- sessions -----------------------------------------------------------------------------

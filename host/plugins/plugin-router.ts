@@ -11,10 +11,11 @@ import { RouteFlag, TargetsAction, Target } from './abi/constants.js';
 import { decodeRouteDecision, decodeSessionTargets } from './abi/decode.js';
 import { encodeDatabaseTable, encodeServerTable, encodeSessionEnd, encodeSessionStart, encodeStatement } from './abi/encode.js';
 import type { Exchange } from './abi/exchange.js';
-import type { DatabaseRecord, RouteDecisionRecord, ServerRecord, SessionRecord, StatementRecord } from './abi/records.js';
+import type { DatabaseRecord, RouteDecisionRecord, ServerRecord, StatementRecord } from './abi/records.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { PluginMetrics } from './plugin-metrics.js';
-import { PluginSlot, TRAPPED, UNAVAILABLE } from './plugin-slot.js';
+import { countFailure, PluginSlot, TRAPPED } from './plugin-slot.js';
+import { serverRecords, sessionRecord, tableChanged } from './binding-records.js';
 import type { PluginVersion } from './plugin-version.js';
 
 const COM_QUERY = 0x03;
@@ -159,31 +160,10 @@ export class PluginRouter implements Router {
 
   // ---- server table -----------------------------------------------------------------------
 
-  private record(s: ServerView, i: number): ServerRecord {
-    return {
-      name: s.name,
-      role: s.role ?? 'unknown',
-      state: s.state,
-      weight: s.weight ?? 1,
-      lagMs: s.lagMs ?? -1,
-      connections: this.counts[i] ?? 0,
-    };
-  }
-
-  private tableChanged(servers: readonly ServerView[]): boolean {
-    if (servers.length !== this.sent.length) return true;
-    for (let i = 0; i < servers.length; i++) {
-      const s = servers[i]!;
-      const t = this.sent[i]!;
-      if (s.name !== t.name || s.state !== t.state || (s.role ?? 'unknown') !== t.role || (s.weight ?? 1) !== t.weight || (s.lagMs ?? -1) !== t.lagMs) return true;
-    }
-    return false;
-  }
-
   /** The service's servers changed (monitor): re-send the table if the plugin would see a difference. */
   serversChanged(servers: readonly ServerView[] = this.servers): void {
     if (servers !== this.servers) this.adopt(servers);
-    if (this.tableChanged(servers)) this.sendTable();
+    if (tableChanged(servers, this.sent)) this.sendTable();
   }
 
   private adopt(servers: readonly ServerView[]): void {
@@ -218,7 +198,7 @@ export class PluginRouter implements Router {
   }
 
   private sendTable(): void {
-    const table = this.servers.map((s, i) => this.record(s, i));
+    const table = serverRecords(this.servers, this.counts);
     this.sent = table;
     const r = this.slot.invoke('servers', (ex) => encodeServerTable(ex, table));
     if (r < 0 && r !== TRAPPED) this.failed('servers', r);
@@ -226,7 +206,7 @@ export class PluginRouter implements Router {
 
   /** SlotOwner: a fresh instance learns the table and every live session again. */
   replay(inst: PluginInstance): void {
-    const table = this.servers.map((s, i) => this.record(s, i));
+    const table = serverRecords(this.servers, this.counts);
     this.sent = table;
     const servers = inst.hooks.servers;
     if (servers) servers(encodeServerTable(inst.ex, table));
@@ -239,23 +219,11 @@ export class PluginRouter implements Router {
     if (!start) return;
     for (const s of this.sessions.values()) {
       inst.fuel?.refill();
-      start(encodeSessionStart(inst.ex, this.sessionRecord(s.view, s.current), this.counts, this.counts.length));
+      start(encodeSessionStart(inst.ex, sessionRecord(s.view, s.current, this.tenant), this.counts, this.counts.length));
     }
   }
 
   // ---- sessions -----------------------------------------------------------------------------
-
-  private sessionRecord(v: SessionView, current: number): SessionRecord {
-    return {
-      id: v.id,
-      currentServer: current,
-      user: v.user,
-      database: v.database ?? '',
-      clientAddress: v.clientAddress,
-      service: v.service,
-      tenant: this.tenant,
-    };
-  }
 
   /** Up (or unmonitored) servers first, then the rest, in configured order. */
   private defaultOrder(): string[] {
@@ -263,9 +231,7 @@ export class PluginRouter implements Router {
   }
 
   private failed(hook: string, r: number): void {
-    this.metrics.policyDecisions++;
-    if (r !== TRAPPED && r !== UNAVAILABLE) this.metrics.errors++;
-    if (r !== UNAVAILABLE) this.log.debug({ plugin: this.name, hook, status: r }, 'plugin call failed; failure policy applies');
+    countFailure(this.metrics, this.log, this.name, hook, r);
   }
 
   /** Decodes a response; a malformed one counts as a failed call (null: the failure policy applies). */
@@ -285,7 +251,7 @@ export class PluginRouter implements Router {
     let targets: string[];
     let refusal: string | null = null;
     const r = this.slot.invoke('session_start', (ex) =>
-      encodeSessionStart(ex, this.sessionRecord(view, -1), this.counts, this.counts.length));
+      encodeSessionStart(ex, sessionRecord(view, -1, this.tenant), this.counts, this.counts.length));
     if (r === 0) {
       targets = this.defaultOrder();
     } else if (r > 0) {

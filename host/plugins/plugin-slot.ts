@@ -33,6 +33,17 @@ import { slotRegistry } from './slot-registry.js';
 export const TRAPPED = -1000;
 export const UNAVAILABLE = -1001;
 
+/**
+ * A hook call that failed (its status, TRAPPED or UNAVAILABLE): the failure policy decides, and
+ * the plugin's counters say so. Traps are logged by the slot itself; UNAVAILABLE (quarantined,
+ * no instance) every call would flood the log.
+ */
+export function countFailure(metrics: PluginMetrics, log: Logger, plugin: string, hook: string, r: number): void {
+  metrics.policyDecisions++;
+  if (r !== TRAPPED && r !== UNAVAILABLE) metrics.errors++;
+  if (r !== UNAVAILABLE) log.debug({ plugin, hook, status: r }, 'plugin call failed; failure policy applies');
+}
+
 /** Wait before retrying to make an instance after a failure (not a trap of a live one). */
 const RETRY_MS = 1000;
 
