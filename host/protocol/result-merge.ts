@@ -4,27 +4,9 @@
 import { Status } from './constants.js';
 import { encodeEof, encodeOk } from './ok-err.js';
 import { framePacket } from './writer.js';
+import { packets as splitPackets } from './result-set.js';
 
 const MAX_PAYLOAD = 0xffffff;
-
-/** The logical packets (payloads, split packets joined) of a reply. */
-export function splitPackets(reply: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  let parts: Buffer[] = [];
-  while (at + 4 <= reply.length) {
-    const len = reply.readUIntLE(at, 3);
-    const end = Math.min(at + 4 + len, reply.length);
-    parts.push(reply.subarray(at + 4, end));
-    at = end;
-    // A payload of exactly 0xffffff bytes continues in the next packet.
-    if (len === MAX_PAYLOAD) continue;
-    out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-    parts = [];
-  }
-  if (parts.length > 0) out.push(Buffer.concat(parts));
-  return out;
-}
 
 /** One text-protocol result set taken apart. */
 export interface ResultSet {

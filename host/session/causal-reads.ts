@@ -4,6 +4,8 @@
 // runs as one statement on the replica that fails when the wait times out, so the session can
 // tell the outcome from OK/ERR alone and send the read to the primary instead.
 
+import { packets } from '../protocol/result-set.js';
+
 export type CausalReads = 'none' | 'local' | 'global';
 
 /** The session's last write's GTID on the primary (MariaDB: @@last_gtid). */
@@ -31,16 +33,10 @@ export function gtidWaitPayload(gtid: string, timeoutMs: number): Buffer {
  * an unexpected shape). Packets: column count, column definition, [EOF], row, EOF or OK.
  */
 export function singleValue(reply: Buffer, deprecateEof: boolean): string | null {
-  const packets: Buffer[] = [];
-  let pos = 0;
-  while (pos + 4 <= reply.length && packets.length < 6) {
-    const len = reply[pos]! | (reply[pos + 1]! << 8) | (reply[pos + 2]! << 16);
-    packets.push(reply.subarray(pos + 4, pos + 4 + len));
-    pos += 4 + len;
-  }
-  const first = packets[0];
+  const ps = packets(reply);
+  const first = ps[0];
   if (!first || first[0] === 0xff || first[0] !== 1) return null;
-  const row = packets[deprecateEof ? 2 : 3];
+  const row = ps[deprecateEof ? 2 : 3];
   if (!row || row.length === 0 || row[0] === 0xfb || row[0] === 0xff) return null;
   if (row[0]! < 0xfb) return row.toString('utf8', 1, 1 + row[0]!);
   if (row[0] === 0xfc && row.length >= 3) return row.toString('utf8', 3, 3 + row.readUInt16LE(1));

@@ -2,7 +2,8 @@
 // text result sets as one reply (schemarouter's SHOW DATABASES), in both EOF styles.
 import { describe, expect, it } from 'vitest';
 import { encodeEof, encodeErr, encodeOk } from '../../host/protocol/ok-err.js';
-import { mergeResultSets, parseResultSet, splitPackets } from '../../host/protocol/result-merge.js';
+import { mergeResultSets, parseResultSet } from '../../host/protocol/result-merge.js';
+import { packets as splitPackets } from '../../host/protocol/result-set.js';
 import { framePacket } from '../../host/protocol/writer.js';
 
 const MORE_RESULTS = 0x0008;
