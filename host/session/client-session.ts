@@ -18,7 +18,7 @@ import { BackendConnection, BackendRefused, type BackendLogin } from './backend-
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import { executeTypes, LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
+import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
@@ -1311,7 +1311,7 @@ export class ClientSession implements SessionView, LinkOwner {
     if (!ps || id === undefined) return payload;
     let out: Buffer = Buffer.from(payload);
     out.writeUInt32LE(id, 1);
-    if (cmd === Com.STMT_EXECUTE && ps.types && executeTypes(out, ps.params) === null) out = withTypes(out, ps.params, ps.types);
+    if (cmd === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
     link.typed.add(ps.clientId);
     return out;
   }

@@ -59,15 +59,10 @@ export function setPrepareOkId(reply: Buffer, id: number): void {
 }
 
 /**
- * The parameter types of a COM_STMT_EXECUTE payload when it carries them (new_params_bound = 1):
+ * Offset of the parameter types in a COM_STMT_EXECUTE payload that carries them
+ * (new_params_bound = 1), else 0:
  * 17 <id u32> <flags u8> <iterations u32> <null bitmap> <new_params_bound u8> [<types 2*n>] <values>.
  */
-export function executeTypes(payload: Buffer, params: number): Buffer | null {
-  const at = typesAt(payload, params);
-  return at > 0 ? payload.subarray(at, at + 2 * params) : null;
-}
-
-/** Offset of the parameter types in a COM_STMT_EXECUTE payload that carries them, else 0. */
 export function typesAt(payload: Buffer, params: number): number {
   if (params === 0) return 0;
   const flagAt = 10 + ((params + 7) >> 3);
