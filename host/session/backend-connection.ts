@@ -35,6 +35,9 @@ export class BackendRefused extends Error {
 
 export class BackendUnreachable extends Error {}
 
+/** Size of a connection's read buffer: what one read(2) may return. */
+const READ_BUFFER_SIZE = 64 * 1024;
+
 type AuthResult = { ok: true; status: number } | { ok: false; payload: Buffer };
 
 /**
@@ -53,12 +56,24 @@ export class BackendConnection {
   private closeError: Error | undefined;
   private closed = false;
 
-  private constructor(readonly server: ServerAddress, readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.authFramer) this.authFramer.push(chunk, (p) => this.authWaiter?.(p));
-      else this.onData(chunk);
+  readonly socket: net.Socket;
+  /**
+   * Reads land in this buffer (Node's `onread`), not in a new Buffer per read behind the Readable
+   * machinery: the chunk handed to onData is a view that is only valid until onData returns. A
+   * consumer that keeps it (a client write still queued, collected replies) calls keepChunk(), and
+   * the next read goes to a fresh buffer instead.
+   */
+  private readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+  private chunkKept = false;
+
+  private constructor(readonly server: ServerAddress) {
+    const socket = net.connect({
+      host: server.address,
+      port: server.port,
+      onread: { buffer: () => this.nextReadBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) },
     });
+    this.socket = socket;
+    socket.setNoDelay(true);
     socket.on('error', (err) => {
       this.closeError = err;
     });
@@ -67,6 +82,28 @@ export class BackendConnection {
       this.authWaiter = null;
       this.onClose(hadError, this.closeError);
     });
+  }
+
+  /** Returns true: backpressure pauses the socket explicitly (socket.pause()), not from here. */
+  private onRead(n: number, buf: Buffer): boolean {
+    const chunk = buf.subarray(0, n);
+    // The framer copies what it keeps and the auth waiter copies its packet.
+    if (this.authFramer) this.authFramer.push(chunk, (p) => this.authWaiter?.(p));
+    else this.onData(chunk);
+    return true;
+  }
+
+  private nextReadBuffer(): Buffer {
+    if (this.chunkKept) {
+      this.chunkKept = false;
+      this.readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+    }
+    return this.readBuffer;
+  }
+
+  /** The chunk being delivered stays referenced after onData returns: do not read into it again. */
+  keepChunk(): void {
+    this.chunkKept = true;
   }
 
   get threadId(): number {
@@ -79,8 +116,8 @@ export class BackendConnection {
 
   /** Connects and logs in; rejects with BackendRefused (an ERR to relay) or BackendUnreachable. */
   static async connect(server: ServerAddress, login: BackendLogin, timeoutMs: number): Promise<BackendConnection> {
-    const socket = net.connect({ host: server.address, port: server.port });
-    const conn = new BackendConnection(server, socket);
+    const conn = new BackendConnection(server);
+    const socket = conn.socket;
     const timer = setTimeout(() => socket.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     try {
       const greeting = await conn.nextPacket();

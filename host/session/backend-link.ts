@@ -88,7 +88,10 @@ export class BackendLink implements ReplyListener {
       this.owner.linkData(this, chunk);
       this.tracker.feed(chunk);
     } else {
-      if (mode === ReplyMode.Collect) this.collected.push(chunk);
+      if (mode === ReplyMode.Collect) {
+        this.collected.push(chunk);
+        this.conn.keepChunk();
+      }
       this.tracker.feed(chunk);
     }
   }

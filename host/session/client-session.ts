@@ -429,9 +429,13 @@ export class ClientSession implements SessionView, LinkOwner {
     if (this.teeLink === link && this.teeBytes < TEE_LIMIT) {
       this.teeChunks.push(chunk);
       this.teeBytes += chunk.length;
+      link.conn.keepChunk();
     }
     if (this.trx !== null && this.trx.server === link.name) this.trx.replyBytes(chunk);
-    if (!this.socket.write(chunk) && !this.backendPausedForClient) {
+    const flushed = this.socket.write(chunk);
+    // The chunk is a view of the connection's read buffer: a write still queued keeps it.
+    if (this.socket.writableLength > 0) link.conn.keepChunk();
+    if (!flushed && !this.backendPausedForClient) {
       this.backendPausedForClient = true;
       link.conn.socket.pause();
     }
