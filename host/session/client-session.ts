@@ -3,6 +3,7 @@ import { classify, ClassifyResult, Flag } from '../classify/index.js';
 import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
 import { decodeChangeUser } from '../protocol/change-user.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
+import { ReadBuffer } from './read-buffer.js';
 import { PacketFramer, type FramedPacket, type FrameError } from '../protocol/framer.js';
 import { decodeHandshakeResponse, encodeAuthSwitch, encodeHandshakeV10, isSslRequest, type HandshakeResponse } from '../protocol/handshake.js';
 import { mayBeKill, parseKill } from '../protocol/kill.js';
@@ -152,12 +153,15 @@ export class ClientSession implements SessionView, LinkOwner {
     private readonly ctx: ServiceContext,
     private readonly hooks: SessionHooks,
     handshakeTimeoutMs: number,
+    /** Set when the socket reads into a reused buffer (onread): chunks are then only borrowed. */
+    private readonly reads: ReadBuffer | null = null,
   ) {
     this.service = ctx.name;
     this.clientAddress = socket.remoteAddress ?? 'unknown';
     this.framer = new PacketFramer(MAX_HANDSHAKE_PACKET);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    if (reads) reads.sink = (chunk) => this.onClientData(chunk);
+    else socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('error', (err) => this.ctx.log.debug({ session: this.id, err: err.message }, 'client socket error'));
     socket.on('close', () => this.close());
     socket.on('drain', () => {
@@ -213,6 +217,8 @@ export class ClientSession implements SessionView, LinkOwner {
     // Sequence id of the client's first header: garbage (e.g. "GET ") is refused as MariaDB does.
     if (this.phase === Phase.Handshake && this.firstSeq < 0 && !this.framer.hasPartial && chunk.length >= 4) this.firstSeq = chunk[3]!;
     const err = this.framer.push(chunk, this.onPacketBound);
+    // The framer holds views of chunks while a packet is incomplete.
+    if (this.framer.hasPartial) this.reads?.keep();
     if (err) return this.onFrameError(err);
     this.armPartialTimer();
   }
@@ -905,7 +911,8 @@ export class ClientSession implements SessionView, LinkOwner {
       // A read that may be sent again elsewhere if this connection dies before answering.
       const r = this.retry;
       r.link = link;
-      r.payload = p.payload;
+      // A copy: the packet may be a view of the socket's reused read buffer.
+      r.payload = Buffer.from(p.payload);
       r.clientStmtId = p.payload.length >= 5 && cmd !== Com.QUERY ? p.payload.readUInt32LE(1) : 0;
       r.kind = kind;
       r.seq = p.lastSeq;
@@ -1355,6 +1362,8 @@ export class ClientSession implements SessionView, LinkOwner {
       for (const part of parts) ok = link.write(part) && ok;
       socket.uncork();
     }
+    // A write still queued keeps the bytes, which may be a view of the client's read buffer.
+    if (link.conn.socket.writableLength > 0) this.reads?.keep();
     if (!ok && !this.clientPausedForBackend) {
       this.clientPausedForBackend = true;
       this.socket.pause();
@@ -1375,7 +1384,8 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     this.busy = true;
     this.socket.pause();
-    run(p)
+    // A copy: `run` may use the packet after awaiting, when the read buffer holds newer bytes.
+    run(this.reads ? copyPacket(p) : p)
       .catch((err: unknown) => this.internalError(err))
       .finally(() => {
         this.busy = false;
@@ -1544,8 +1554,11 @@ function rewrittenPacket(payload: Buffer): FramedPacket {
   return { seq: 0, lastSeq: Math.floor(payload.length / 0xffffff) & 0xff, payload, raw: null };
 }
 
+/** A private copy; payload stays a view of raw (mapStatement edits the payload, writeTo sends raw). */
 function copyPacket(p: FramedPacket): FramedPacket {
-  return { seq: p.seq, lastSeq: p.lastSeq, payload: Buffer.from(p.payload), raw: p.raw ? Buffer.from(p.raw) : null };
+  if (!p.raw) return { seq: p.seq, lastSeq: p.lastSeq, payload: Buffer.from(p.payload), raw: null };
+  const raw = Buffer.from(p.raw);
+  return { seq: p.seq, lastSeq: p.lastSeq, payload: raw.subarray(4), raw };
 }
 
 /** The router named a server the service does not have. */

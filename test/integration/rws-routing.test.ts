@@ -9,6 +9,7 @@ import { CREDENTIALS } from '../harness/credentials.js';
 import { startTestProxy, type TestProxy } from '../harness/proxy.js';
 import { connectSharedTopology, sharedTopology, type SharedTopologyClient } from '../harness/shared.js';
 import { bundledPlugin } from '../unit/plugin-fixtures.js';
+import { com, RawClient } from './clients-raw-client.js';
 
 let proxy: TestProxy;
 let topo: SharedTopologyClient;
@@ -152,6 +153,31 @@ describe('session state across connections (history replay)', () => {
     await c.unprepare('SELECT @@server_id AS id, ? + 1 AS x');
     const [after] = await c.execute<mysql.RowDataPacket[]>('SELECT ? AS y', ['again']);
     expect(after[0]!.y).toBe('again');
+  });
+
+  it('an execute pipelined behind a session command goes out with the replica\'s own statement id (regression)', async () => {
+    // The execute waits in the backlog (a copy of the packet) while SET runs everywhere. The
+    // replica's connection opened after statement 1 was closed, so there statement 2 has backend
+    // id 1. The copy used to carry the mapped id in its payload but send its raw bytes, unmapped:
+    // "Unknown prepared statement handler (2)" from the replica.
+    const c = await RawClient.connect(proxy.port, { ...CREDENTIALS.app, database: 'rws', deprecateEof: true });
+    try {
+      const first = await c.prepare('INSERT INTO t (v) VALUES (?)');
+      expect(first.id).toBeGreaterThan(0);
+      c.write(com.stmtClose(first.id));
+      const second = await c.prepare('SELECT @@server_id AS id, ? AS v');
+      expect(second.id).toBeGreaterThan(first.id);
+      c.writeMany([com.query('SET @pipelined = 1'), com.stmtExecute(second.id, [5])]);
+      const set = await c.result();
+      expect(set[0]!.payload[0], 'SET answered OK').toBe(0x00);
+      const rows = await c.result();
+      expect(rows[0]!.payload[0], rows[0]!.payload.toString('latin1')).not.toBe(0xff);
+      // Binary row: 0x00, NULL bitmap, @@server_id, then v: the INT parameter, 4 bytes at the end.
+      const row = rows.find((p, i) => i > 0 && p.payload[0] === 0x00 && p.payload.length > 2)!;
+      expect(row.payload.readInt32LE(row.payload.length - 4)).toBe(5);
+    } finally {
+      c.destroy();
+    }
   });
 
   it('the mariadb connector: transactions, prepared statements (with -1 pipelining) and change user', async () => {
