@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type net from 'node:net';
+import { handleOf } from './socket-handoff.js';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -151,11 +152,17 @@ export class WorkerHandle {
       socket.destroy();
       return;
     }
-    child.send({ t: 'conn', listener } satisfies ToWorker, socket, { keepOpen: false }, (err) => {
-      if (err) {
-        this.assigned = Math.max(0, this.assigned - 1);
-        socket.destroy();
-      }
+    const handle = handleOf(socket);
+    if (!handle) {
+      this.assigned--;
+      socket.destroy();
+      return;
+    }
+    // The raw handle, not the socket: the worker builds its own socket with onread. The kernel
+    // has duplicated the descriptor into the message once it is written, so ours closes then.
+    child.send({ t: 'conn', listener } satisfies ToWorker, handle as unknown as net.Socket, (err) => {
+      socket.destroy();
+      if (err) this.assigned = Math.max(0, this.assigned - 1);
     });
   }
 

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
 import { pluginStore } from '../plugins/plugin-store.js';
@@ -6,6 +5,7 @@ import { slotRegistry } from '../plugins/slot-registry.js';
 import { applySwap } from '../plugins/swap-apply.js';
 import { createLogger } from './logger.js';
 import { Pending, type FromWorker, type ToWorker } from './ipc.js';
+import { socketFromHandle, type TcpHandle } from './socket-handoff.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 // Entry point of a routing worker process. It owns the sockets the primary hands it; the
@@ -49,14 +49,14 @@ process.on('message', (msg: ToWorker, handle: unknown) => {
       send({ t: 'plugins-result', req: msg.req, plugins: slotRegistry.report() });
       return;
     case 'conn': {
-      const socket = handle as net.Socket | undefined;
-      if (!runtime || !socket) {
+      if (!runtime || !handle) {
         // The client hung up while its socket was in flight: nothing to own.
-        socket?.destroy();
+        if (handle) socketFromHandle(handle as TcpHandle).socket.destroy();
         send({ t: 'closed' });
         return;
       }
-      runtime.adopt(socket, msg.listener);
+      const { socket, reads } = socketFromHandle(handle as TcpHandle);
+      runtime.adopt(socket, msg.listener, reads);
       return;
     }
     case 'kill':

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { ServerStatus } from '../monitor/server-state.js';
 import { ClientSession } from '../session/client-session.js';
+import type { ReadBuffer } from '../session/read-buffer.js';
 import { killBackendThread } from './backend-kill.js';
 import { ownerOf, SessionRegistry } from './session-registry.js';
 import { ServiceRuntime } from './service-runtime.js';
@@ -44,7 +45,7 @@ export class WorkerRuntime {
   }
 
   /** Takes ownership of an accepted socket: only now is it read and greeted. */
-  adopt(socket: net.Socket, listenerName: string): void {
+  adopt(socket: net.Socket, listenerName: string, reads: ReadBuffer | null = null): void {
     const listener = this.config.listeners[listenerName];
     const service = listener ? this.services.get(listener.service) : undefined;
     if (!listener || !service) {
@@ -58,7 +59,7 @@ export class WorkerRuntime {
         this.registry.remove(s);
         this.onSessionClosed();
       },
-    }, listener.handshake_timeout);
+    }, listener.handshake_timeout, reads);
     this.registry.add(session);
     session.start();
   }

@@ -6,6 +6,7 @@ import { decodeAuthSwitch, decodeHandshakeV10, encodeHandshakeResponse, type Han
 import { tokenFromStage1 } from '../protocol/native-password.js';
 import { decodeErr, decodeOk } from '../protocol/ok-err.js';
 import { framePacket } from '../protocol/writer.js';
+import { ReadBuffer } from './read-buffer.js';
 
 export interface ServerAddress {
   name: string;
@@ -35,9 +36,6 @@ export class BackendRefused extends Error {
 
 export class BackendUnreachable extends Error {}
 
-/** Size of a connection's read buffer: what one read(2) may return. */
-const READ_BUFFER_SIZE = 64 * 1024;
-
 type AuthResult = { ok: true; status: number } | { ok: false; payload: Buffer };
 
 /**
@@ -57,22 +55,20 @@ export class BackendConnection {
   private closed = false;
 
   readonly socket: net.Socket;
-  /**
-   * Reads land in this buffer (Node's `onread`), not in a new Buffer per read behind the Readable
-   * machinery: the chunk handed to onData is a view that is only valid until onData returns. A
-   * consumer that keeps it (a client write still queued, collected replies) calls keepChunk(), and
-   * the next read goes to a fresh buffer instead.
-   */
-  private readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
-  private chunkKept = false;
+  /** Reads land in a reused buffer: a chunk given to onData is valid until onData returns. */
+  private readonly reads = new ReadBuffer();
 
   private constructor(readonly server: ServerAddress) {
-    const socket = net.connect({
-      host: server.address,
-      port: server.port,
-      onread: { buffer: () => this.nextReadBuffer(), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf as Buffer) },
-    });
+    const socket = net.connect({ host: server.address, port: server.port, onread: this.reads.options });
     this.socket = socket;
+    this.reads.sink = (chunk) => {
+      // The auth waiter copies its packet.
+      if (this.authFramer) {
+        this.authFramer.push(chunk, (p) => this.authWaiter?.(p));
+        // It holds views of chunks while a packet is incomplete.
+        if (this.authFramer?.hasPartial) this.reads.keep();
+      } else this.onData(chunk);
+    };
     socket.setNoDelay(true);
     socket.on('error', (err) => {
       this.closeError = err;
@@ -84,26 +80,9 @@ export class BackendConnection {
     });
   }
 
-  /** Returns true: backpressure pauses the socket explicitly (socket.pause()), not from here. */
-  private onRead(n: number, buf: Buffer): boolean {
-    const chunk = buf.subarray(0, n);
-    // The framer copies what it keeps and the auth waiter copies its packet.
-    if (this.authFramer) this.authFramer.push(chunk, (p) => this.authWaiter?.(p));
-    else this.onData(chunk);
-    return true;
-  }
-
-  private nextReadBuffer(): Buffer {
-    if (this.chunkKept) {
-      this.chunkKept = false;
-      this.readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
-    }
-    return this.readBuffer;
-  }
-
   /** The chunk being delivered stays referenced after onData returns: do not read into it again. */
   keepChunk(): void {
-    this.chunkKept = true;
+    this.reads.keep();
   }
 
   get threadId(): number {

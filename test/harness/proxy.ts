@@ -34,7 +34,8 @@ export interface TestProxyOptions {
 /** The YAML-shaped config object for a test proxy (free ports picked here). */
 export async function testConfigObject(opts: TestProxyOptions): Promise<Record<string, unknown>> {
   return {
-    workers: opts.workers ?? 0,
+    // WASMSCALE_TEST_WORKERS: run tests that do not choose through forked workers (socket hand-off).
+    workers: opts.workers ?? Number(process.env.WASMSCALE_TEST_WORKERS ?? 0),
     log: { level: opts.logLevel ?? process.env.WASMSCALE_TEST_LOG ?? 'silent', format: 'json' },
     admin: { enabled: true, host: '127.0.0.1', port: await freePort() },
     servers: Object.fromEntries(opts.servers.map((s) => [s.name, { address: '127.0.0.1', port: s.port, ...(s.weight !== undefined ? { weight: s.weight } : {}) }])),
