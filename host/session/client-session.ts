@@ -1496,7 +1496,16 @@ export class ClientSession implements SessionView, LinkOwner {
       // was not asked yet, so it still is that user too.
       return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
     }
-    const main = this.main!;
+    // master_reconnection may have left no main connection (closed while idle): reopen it.
+    let main = this.main;
+    if (!main) {
+      const target = this.mainTarget() ?? this.mainName ?? '';
+      main = await this.connectLink(target).catch((err: unknown) => {
+        if (!this.closed) this.sendPacket(encodeErr(Er.NO_BACKEND, (err as Error).message), seq);
+        return null;
+      });
+      if (!main || this.closed) return;
+    }
     const result = await main.conn.changeUser(cu, verdict.stage1);
     if (this.closed) return;
     if (!result.ok) {
