@@ -24,6 +24,10 @@ export interface LinkOwner {
   /** A reply ended; `collected` holds the bytes of a Collect reply (else null). */
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void;
   linkInfile(link: BackendLink): void;
+  /** A forwarded reply starts with an ERR: keep it back until it ends? (Only if a replay could follow.) */
+  linkHoldsError(link: BackendLink): boolean;
+  /** A held ERR reply ended: the owner forwards it (then ends it) or swallows it. */
+  linkHeldError(link: BackendLink, end: ReplyEnd, bytes: Buffer): void;
   linkUnexpected(link: BackendLink, firstByte: number): void;
 }
 
@@ -42,6 +46,8 @@ export class BackendLink implements ReplyListener {
   private collected: Buffer[] = [];
   /** Mode of the reply whose bytes are arriving now. */
   private mode = ReplyMode.Forward;
+  /** Bytes of a forwarded reply that began with an ERR, held until it ends (LinkOwner.linkHoldsError). */
+  private held: Buffer[] | null = null;
 
   constructor(
     readonly conn: BackendConnection,
@@ -83,6 +89,17 @@ export class BackendLink implements ReplyListener {
     }
     const mode = this.mode;
     if (mode === ReplyMode.Forward) {
+      // An ERR that starts the only expected reply (byte 4: the first packet's first byte) may
+      // be the server's "connection killed" before it closes: asked only then, so other replies
+      // cost one byte compare.
+      if (this.held === null && chunk.length > 4 && chunk[4] === 0xff && this.modes.length === 1 && !this.tracker.midReply && this.owner.linkHoldsError(this)) {
+        this.held = [];
+      }
+      if (this.held !== null) {
+        this.held.push(chunk);
+        this.tracker.feed(chunk);
+        return;
+      }
       // Forwarded first, then tracked: what happens at a reply's end (a transaction's
       // fingerprint, a deferred command) sees every byte of that reply already sent.
       this.owner.linkData(this, chunk);
@@ -104,6 +121,11 @@ export class BackendLink implements ReplyListener {
       this.collected = [];
     }
     if (this.modes.length > 0) this.mode = this.modes[0]!;
+    const held = this.held;
+    if (held !== null && mode === ReplyMode.Forward) {
+      this.held = null;
+      return this.owner.linkHeldError(this, end, held.length === 1 ? held[0]! : Buffer.concat(held));
+    }
     this.owner.linkReplyEnd(this, end, mode, bytes);
   }
 

@@ -23,6 +23,8 @@ import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOk
 import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
+import { meansConnectionLost } from './connection-errors.js';
+import { reopenTarget } from './primary-follow.js';
 import { GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue } from './causal-reads.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
@@ -104,6 +106,8 @@ export class ClientSession implements SessionView, LinkOwner {
   private main: BackendLink | null = null;
   /** Server of the main connection (kept while it is being reopened: master_reconnection). */
   private mainName: string | null = null;
+  /** mainName was the primary when the main connection opened: it is reopened on the primary of the moment. */
+  private mainOnPrimary = false;
   /** An autocommit read in flight on a connection other than the main one (retried on loss). */
   private readonly retry: { link: BackendLink | null; payload: Buffer; clientStmtId: number; kind: ReplyKind; seq: number } = {
     link: null, payload: EMPTY, clientStmtId: 0, kind: 1 as ReplyKind, seq: 0,
@@ -415,9 +419,10 @@ export class ClientSession implements SessionView, LinkOwner {
   private attachLink(be: BackendConnection, server: BackendServer): BackendLink {
     const link = new BackendLink(be, server, this);
     this.links.set(server.name, link);
-    if (!this.main && (this.mainName === null || this.mainName === server.name)) {
+    if (!this.main && (this.mainName === null || this.mainName === server.name || this.mainTarget() === server.name)) {
       this.main = link;
       this.mainName = server.name;
+      this.mainOnPrimary = server.role === 'primary';
     }
     be.socket.on('drain', () => {
       if (this.clientPausedForBackend) {
@@ -427,6 +432,11 @@ export class ClientSession implements SessionView, LinkOwner {
     });
     be.onClose = (_hadError, err) => this.onLinkClose(link, err);
     return link;
+  }
+
+  /** Where the main connection is reopened: its server, or the primary of now if it was on the primary. */
+  private mainTarget(): string | null {
+    return this.mainName === null ? null : reopenTarget(this.mainName, this.mainOnPrimary, this.ctx.servers());
   }
 
   // ---- LinkOwner: what the connections report --------------------------------------------------
@@ -455,6 +465,31 @@ export class ClientSession implements SessionView, LinkOwner {
     // that connection will be reopened (master_reconnection).
     if (link !== this.main || this.ctx.settings.masterReconnection) return;
     this.linkData(link, chunk);
+  }
+
+  linkHoldsError(link: BackendLink): boolean {
+    const trx = this.trx;
+    return trx !== null && trx.server === link.name && trx.inFlight !== null && !trx.tooLarge && this.ctx.settings.trxReplay !== null && this.op === null;
+  }
+
+  linkHeldError(link: BackendLink, end: ReplyEnd, bytes: Buffer): void {
+    if (end.error && meansConnectionLost(end.errorCode) && this.links.get(link.name) === link) {
+      // The server ended the statement because the connection is going away (KILL, shutdown):
+      // a lost connection, not a failed statement. The client does not see it; closing the
+      // connection now starts the replay, with this statement still in flight.
+      this.ctx.log.info({ session: this.id, server: link.name, errorCode: end.errorCode }, 'statement ended by the connection going away; replaying the transaction');
+      this.routerSession?.opEnded?.(link.name);
+      link.sentAt = 0;
+      if (this.teeLink === link) {
+        this.teeLink = null;
+        this.teeChunks = [];
+        this.teeBytes = 0;
+      }
+      link.conn.destroy();
+      return;
+    }
+    this.linkData(link, bytes);
+    this.linkReplyEnd(link, end, ReplyMode.Forward, null);
   }
 
   linkInfile(link: BackendLink): void {
@@ -946,7 +981,7 @@ export class ClientSession implements SessionView, LinkOwner {
     const st = this.serverStatus;
     const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || this.statement.kind === CLASSIFIED_BEGIN;
     if (!inTrx) return;
-    if (this.trx === null) this.trx = new TrxLog(link.name, limits.maxSize);
+    if (this.trx === null) this.trx = new TrxLog(link.name, limits.maxSize, link.server.role === 'primary');
     if (this.trx.server === link.name) this.trx.add(payload, kind);
   }
 
@@ -1027,7 +1062,7 @@ export class ClientSession implements SessionView, LinkOwner {
    */
   private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
     // With master_reconnection the main connection may be closed: reopen it first.
-    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await this.openLink(this.mainName))) return;
+    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await this.openLink(this.mainTarget() ?? this.mainName))) return;
     const answering = this.main ?? [...this.links.values()][0];
     if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
     const cmd = p.payload[0]!;
@@ -1249,15 +1284,23 @@ export class ClientSession implements SessionView, LinkOwner {
     this.ctx.log.info({ session: this.id, server: lost.name, statements: trx.statements.length, reason: err?.message }, 'connection lost in a transaction; replaying it');
     let lastError = 'no attempt made';
     try {
-      for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !this.closed; attempt++) {
+      // An attempt is a replay on an open connection. Finding a server (no primary during a
+      // failover, one that refuses connections) is bounded by transaction_replay_timeout only:
+      // a failover takes seconds, and counting each try would give up long before it is done.
+      for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !this.closed; ) {
+        // Asked again each time: after a failover the transaction goes to the new primary.
+        const target = reopenTarget(trx.server, trx.onPrimary, this.ctx.servers());
         let link: BackendLink;
         try {
-          link = await this.connectLink(lost.name);
+          if (target === null) throw new Error('no primary server available');
+          const open = this.links.get(target);
+          link = open && open.pending === 0 ? open : await this.connectLink(target);
         } catch (e) {
           lastError = (e as Error).message;
-          await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+          await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
           continue;
         }
+        attempt++;
         const done = trx.statements.filter((x) => x.fingerprint !== null);
         // One statement at a time: each collected reply must hold exactly its own bytes.
         const got: Outcome[] = [];
@@ -1270,6 +1313,10 @@ export class ClientSession implements SessionView, LinkOwner {
           const o = outcomes.get(link)?.[0];
           if (!o) break;
           got.push(o);
+        }
+        if (link.conn.isClosed) {
+          lastError = `connection to '${link.name}' lost during the replay`;
+          continue;
         }
         const mismatch = done.findIndex((x, i) => {
           const o = got[i];
@@ -1284,7 +1331,17 @@ export class ClientSession implements SessionView, LinkOwner {
           this.trx = null;
           return this.replayFailed(`Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
         }
-        if (wasMain) this.main = link;
+        if (wasMain) {
+          this.main = link;
+          this.mainName = link.name;
+          this.mainOnPrimary = trx.onPrimary;
+        }
+        if (link.name !== trx.server) {
+          // Moved (failover): the router learns where the session now is.
+          this.ctx.log.info({ session: this.id, from: trx.server, to: link.name }, 'transaction moved to the new primary');
+          trx.server = link.name;
+          if (wasMain) this.routerSession?.connected(link.name);
+        }
         const inFlight = trx.inFlight;
         if (inFlight) {
           link.expect(inFlight.kind, ReplyMode.Forward);
@@ -1453,7 +1510,16 @@ export class ClientSession implements SessionView, LinkOwner {
       // was not asked yet, so it still is that user too.
       return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
     }
-    const main = this.main!;
+    // master_reconnection may have left no main connection (closed while idle): reopen it.
+    let main = this.main;
+    if (!main) {
+      const target = this.mainTarget() ?? this.mainName ?? '';
+      main = await this.connectLink(target).catch((err: unknown) => {
+        if (!this.closed) this.sendPacket(encodeErr(Er.NO_BACKEND, (err as Error).message), seq);
+        return null;
+      });
+      if (!main || this.closed) return;
+    }
     const result = await main.conn.changeUser(cu, verdict.stage1);
     if (this.closed) return;
     if (!result.ok) {

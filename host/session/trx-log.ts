@@ -26,9 +26,11 @@ export class TrxLog {
   private hash: Hash | null = null;
 
   constructor(
-    /** Server the transaction runs on. */
-    readonly server: string,
+    /** Server the transaction runs on (changes when a replay moves it to a new primary). */
+    public server: string,
     private readonly maxSize: number,
+    /** It began on the primary: a replay goes to the primary of the moment (host/session/primary-follow.ts). */
+    readonly onPrimary: boolean,
   ) {}
 
   /** A statement sent in the transaction (before its reply). */

@@ -66,6 +66,31 @@ async function killBackend(threadId: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
 }
 
+/**
+ * Runs `sql` (tagged with `marker`) on `c` and, once the server runs it, kills that connection's
+ * thread from a root connection (found in PROCESSLIST by user and statement, as an operator
+ * would); resolves to what the client got.
+ */
+interface Outcome { rows: unknown; errno: number | null; code?: string; message?: string; fatal?: boolean }
+
+async function killMidStatement(c: mysql.Connection, sql: string, marker: string): Promise<Outcome> {
+  const running = c.query<mysql.RowDataPacket[]>(sql).then(
+    (r): Outcome => ({ rows: r[0] as unknown, errno: null }),
+    (e: { errno?: number; code?: string; message?: string; fatal?: boolean }): Outcome => ({ rows: null, errno: e.errno ?? -1, code: e.code, message: e.message, fatal: e.fatal }),
+  );
+  let id: number | undefined;
+  for (let i = 0; i < 200 && id === undefined; i++) {
+    const rows = await topo.primary.query<{ ID: number }[]>(
+      `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'app' AND INFO LIKE '%${marker}%' AND INFO NOT LIKE '%PROCESSLIST%'`,
+    );
+    id = rows[0]?.ID;
+    if (id === undefined) await new Promise((r) => setTimeout(r, 10));
+  }
+  if (id === undefined) throw new Error(`statement ${marker} never ran`);
+  await topo.primary.query(`KILL CONNECTION ${id}`);
+  return running;
+}
+
 async function table(name: string): Promise<void> {
   await topo.primary.query(`CREATE OR REPLACE TABLE replay.${name} (id INT PRIMARY KEY, v VARCHAR(20))`);
   await topo.primary.query(`INSERT INTO replay.${name} VALUES (1, 'one'), (2, 'two')`);
@@ -140,6 +165,101 @@ describe('transaction_replay', () => {
     await killBackend(tid);
     await expect(c.query("INSERT INTO t_off VALUES (4, 'four')")).rejects.toThrow();
     const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_off ORDER BY id');
+    expect(rows.map((x) => x.id)).toEqual([1, 2]);
+  });
+
+  it('a statement in flight when its connection is killed (KILL CONNECTION: MariaDB just closes it) is sent again after the replay: the client gets its result', async () => {
+    await table('t_kill');
+    const p = await proxy({});
+    const c = await client(p);
+    await c.query('BEGIN');
+    await c.query("INSERT INTO t_kill VALUES (3, 'three')");
+    const got = await killMidStatement(c, 'SELECT /* kill-1 */ SLEEP(1) AS s, (SELECT COUNT(*) FROM t_kill) AS n', 'kill-1');
+    expect(got.errno).toBeNull();
+    expect(got.rows).toEqual([{ s: 0, n: 3 }]);
+    await c.query("INSERT INTO t_kill VALUES (4, 'four')");
+    await c.query('COMMIT');
+    const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_kill ORDER BY id');
+    expect(rows.map((x) => x.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a write waiting for a row lock and killed there is replayed and runs once the lock is free', async () => {
+    await table('t_lock');
+    const p = await proxy({});
+    const c = await client(p);
+    const holder = await mysql.createConnection({ host: '127.0.0.1', port: sharedTopology().primary.port, ...CREDENTIALS.root });
+    open.push(holder);
+    await holder.query('BEGIN');
+    await holder.query('SELECT * FROM replay.t_lock WHERE id = 1 FOR UPDATE');
+    await c.query('BEGIN');
+    await c.query("INSERT INTO t_lock VALUES (3, 'three')");
+    // The lock is released a moment after the kill: the replayed UPDATE waits for it, then runs.
+    setTimeout(() => void holder.query('ROLLBACK'), 300);
+    const got = await killMidStatement(c, "UPDATE /* kill-2 */ t_lock SET v = 'uno' WHERE id = 1", 'kill-2');
+    expect(got.errno).toBeNull();
+    expect((got.rows as mysql.ResultSetHeader).affectedRows).toBe(1);
+    await c.query('COMMIT');
+    const rows = await topo.primary.query<{ id: number; v: string }[]>('SELECT id, v FROM replay.t_lock ORDER BY id');
+    expect(rows).toEqual([{ id: 1, v: 'uno' }, { id: 2, v: 'two' }, { id: 3, v: 'three' }]);
+  });
+
+  it('without transaction_replay a statement killed mid-flight fails as it does directly: connection lost', async () => {
+    await table('t_kill_off');
+    const direct = await mysql.createConnection({ host: '127.0.0.1', port: sharedTopology().primary.port, ...CREDENTIALS.app, database: 'replay' });
+    open.push(direct);
+    await direct.query('BEGIN');
+    const expected = await killMidStatement(direct, 'SELECT /* kill-3 */ SLEEP(1) AS s', 'kill-3');
+    const p = await proxy({ transaction_replay: false });
+    const c = await client(p);
+    await c.query('BEGIN');
+    await c.query("INSERT INTO t_kill_off VALUES (3, 'three')");
+    const got = await killMidStatement(c, 'SELECT /* kill-4 */ SLEEP(1) AS s', 'kill-4');
+    // MariaDB closes the killed connection without an ERR (mysql2: PROTOCOL_CONNECTION_LOST, no
+    // errno; C clients report CR_SERVER_LOST, 2013). The proxy says 2013 in an ERR, then closes.
+    expect(expected).toMatchObject({ rows: null, code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+    expect(got).toMatchObject({ rows: null, errno: 2013 });
+    await expect(c.query('SELECT 1')).rejects.toThrow();
+    const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_kill_off ORDER BY id');
+    expect(rows.map((x) => x.id)).toEqual([1, 2]);
+  });
+
+  // MariaDB 10.11 closes a killed (or shut down, or timed out) connection without an ERR; a proxy
+  // in between does send one first (wasmscale and MaxScale: 2013, MaxScale also 1927). Chained
+  // proxies make that ERR real: client -> proxy A (the one under test) -> proxy B -> MariaDB.
+  async function chain(replay: boolean): Promise<{ a: TestProxy; b: TestProxy }> {
+    const b = await startTestProxy({ servers: [{ name: 'db1', port: sharedTopology().primary.port }] });
+    proxies.push(b);
+    const a = await startTestProxy({ servers: [{ name: 'viaB', port: b.port }], service: { transaction_replay: replay } });
+    proxies.push(a);
+    return { a, b };
+  }
+
+  it('an ERR that means "connection lost" (2013 from a proxy in between) ending a statement in a transaction is not shown: the statement runs again after the replay', async () => {
+    await table('t_err_lost');
+    const { a } = await chain(true);
+    const c = await client(a);
+    await c.query('BEGIN');
+    await c.query("INSERT INTO t_err_lost VALUES (3, 'three')");
+    const got = await killMidStatement(c, 'SELECT /* kill-5 */ SLEEP(1) AS s, (SELECT COUNT(*) FROM t_err_lost) AS n', 'kill-5');
+    expect(got).toEqual({ rows: [{ s: 0, n: 3 }], errno: null });
+    await c.query('COMMIT');
+    const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_err_lost ORDER BY id');
+    expect(rows.map((x) => x.id)).toEqual([1, 2, 3]);
+  });
+
+  it('without transaction_replay that ERR reaches the client as it does when connected to the next proxy directly', async () => {
+    await table('t_err_off');
+    const { a, b } = await chain(false);
+    const direct = await client(b);
+    await direct.query('BEGIN');
+    const expected = await killMidStatement(direct, 'SELECT /* kill-6 */ SLEEP(1) AS s', 'kill-6');
+    const c = await client(a);
+    await c.query('BEGIN');
+    await c.query("INSERT INTO t_err_off VALUES (3, 'three')");
+    const got = await killMidStatement(c, 'SELECT /* kill-7 */ SLEEP(1) AS s', 'kill-7');
+    expect(expected).toMatchObject({ rows: null, errno: 2013 });
+    expect(got).toMatchObject({ rows: null, errno: expected.errno, message: expected.message });
+    const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_err_off ORDER BY id');
     expect(rows.map((x) => x.id)).toEqual([1, 2]);
   });
 });

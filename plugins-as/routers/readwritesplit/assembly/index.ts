@@ -40,6 +40,9 @@ const COM_STMT_BULK_EXECUTE: u8 = 0xfa;
 class SessionInfo {
   /** Server of the open transaction (-1 none): every statement of it goes there. */
   trxServer: i32 = -1;
+  /** The transaction started on the primary: it follows the primary when the host replays it
+   *  on a new one after a failover (transaction_replay). */
+  trxOnPrimary: bool = false;
   /** The session stays on the primary for good (strict_multi_stmt, strict_sp_calls, temp tables). */
   locked: bool = false;
   /** The session created temporary tables (they exist on the primary only). */
@@ -61,6 +64,18 @@ function readsDiagnostics(stmt: Statement): bool {
 
 /** Flags that make a read depend on the primary's (or this connection's) state. */
 const PRIMARY_READ: u32 = Flag.LOCKING_READ | Flag.LAST_INSERT_ID | Flag.NAMED_LOCK | Flag.SEQUENCE | Flag.USERVAR_WRITE | Flag.CALL;
+
+/**
+ * Where the open transaction's statements go: its server, unless it began on the primary and
+ * another server is the primary now (a failover): the host replayed it there (transaction_replay).
+ */
+function trxTarget(info: SessionInfo, servers: ServerTable): i32 {
+  const t = info.trxServer;
+  if (!info.trxOnPrimary || (servers.get(t).isPrimary && servers.get(t).isUsable)) return t;
+  const p = servers.primaryIndex();
+  if (p >= 0) info.trxServer = p;
+  return info.trxServer;
+}
 
 class ReadWriteSplit extends Router {
   o: Options = new Options();
@@ -142,18 +157,22 @@ class ReadWriteSplit extends Router {
       // START TRANSACTION READ ONLY may run on a replica; any other transaction on the primary.
       info.trxServer = (flags & Flag.BEGIN_READ_ONLY) != 0 && !info.locked ? pickReplica(servers, stmt, this.o) : -1;
       if (info.trxServer < 0) info.trxServer = servers.primaryIndex();
+      info.trxOnPrimary = info.trxServer >= 0 && info.trxServer == servers.primaryIndex();
       this.to(info.trxServer, servers, decision, true);
       return;
     }
     if (kind == Kind.COMMIT || kind == Kind.ROLLBACK) {
-      const target = info.trxServer >= 0 ? info.trxServer : servers.primaryIndex();
+      const target = info.trxServer >= 0 ? trxTarget(info, servers) : servers.primaryIndex();
       info.trxServer = -1;
       this.to(target, servers, decision, true);
       return;
     }
     if (inTrx || info.trxServer >= 0) {
-      if (info.trxServer < 0) info.trxServer = servers.primaryIndex(); // implicit (autocommit=0)
-      this.to(info.trxServer, servers, decision, true);
+      if (info.trxServer < 0) {
+        info.trxServer = servers.primaryIndex(); // implicit (autocommit=0)
+        info.trxOnPrimary = info.trxServer >= 0;
+      }
+      this.to(trxTarget(info, servers), servers, decision, true);
       return;
     }
     if (stmt.trxKnown && !stmt.autocommit) {
