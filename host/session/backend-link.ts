@@ -25,6 +25,8 @@ export interface LinkOwner {
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void;
   linkInfile(link: BackendLink): void;
   linkUnexpected(link: BackendLink, firstByte: number): void;
+  /** An OK with session state arrived (only with tracker.captureOk); `ok` is valid during the call. */
+  linkSessionState(link: BackendLink, ok: Buffer): void;
 }
 
 export class BackendLink implements ReplyListener {
@@ -50,6 +52,7 @@ export class BackendLink implements ReplyListener {
   ) {
     this.tracker = new ReplyTracker(this);
     this.tracker.deprecateEof = (conn.capabilities & Cap.DEPRECATE_EOF) !== 0;
+    this.tracker.captureOk = conn.tracksLastGtid;
     conn.onData = (chunk) => this.onData(chunk);
   }
 
@@ -106,6 +109,10 @@ export class BackendLink implements ReplyListener {
 
   onLocalInfile(): void {
     this.owner.linkInfile(this);
+  }
+
+  onSessionState(ok: Buffer): void {
+    this.owner.linkSessionState(this, ok);
   }
 
   onUnexpected(firstByte: number): void {
