@@ -29,8 +29,9 @@ export const UNIVERSAL_GTID_QUERY = Buffer.from('\x03SELECT @@gtid_current_pos')
 export function caughtUpReplica(servers: readonly BackendServer[], preferred: string, want: string): string | null {
   const wanted = parseGtidList(want);
   if (wanted.size === 0) return null;
+  // The router's choice counts whatever its state; another replica only when it is up.
   const ok = (s: BackendServer): boolean =>
-    s.role === 'replica' && s.state !== 'down' && !!s.gtid && gtidContains(parseGtidList(s.gtid), wanted);
+    s.role === 'replica' && (s.name === preferred || s.state === 'up') && !!s.gtid && gtidContains(parseGtidList(s.gtid), wanted);
   const first = servers.find((s) => s.name === preferred);
   if (first && ok(first)) return preferred;
   return servers.find(ok)?.name ?? null;
