@@ -40,6 +40,13 @@ export class SessionGtid {
   last: string | null = null;
   /** A write was sent to the primary whose GTID is not known yet: ask the primary for it. */
   dirty = false;
+  /**
+   * While dirty, a reply ended that may have committed a GTID without reporting it: an ERR (a
+   * non-transactional write can be partly applied and binlogged; MariaDB 10.11 reports the new
+   * last_gtid in no later OK either) or a result set (INSERT ... RETURNING: its closing OK is not
+   * captured). Only asking the primary clears it.
+   */
+  private unsure = false;
 
   constructor(mode: CausalReads, clientCaps: number) {
     this.tracking = (mode === 'local' || mode === 'fast') && (clientCaps & Cap.SESSION_TRACK) !== 0;
@@ -68,15 +75,15 @@ export class SessionGtid {
   }
 
   /**
-   * A reply from `link` reached the client. On a tracking primary connection an OK means
-   * last_gtid is known: it came with the OK, or the statement committed nothing. An ERR (a
-   * partial write is possible) or a result set (its closing OK is not captured) leaves the GTID
-   * unknown. Replies still pending on the link may be writes too.
+   * A reply from `link` reached the client (called while dirty). On a tracking primary connection
+   * an OK means last_gtid is known: it came with the OK, or the statement committed nothing. An
+   * ERR or a result set leaves it unknown (see unsure). Replies still pending on the link may be
+   * writes too.
    */
   replyEnded(link: BackendLink, end: ReplyEnd): void {
-    if (this.tracking && this.dirty && link.tracker.captureOk && link.server.role === 'primary' && !end.error && !end.resultSet && link.pending === 0) {
-      this.dirty = false;
-    }
+    if (!this.tracking || !link.tracker.captureOk || link.server.role !== 'primary') return;
+    if (end.error || end.resultSet) this.unsure = true;
+    else if (!this.unsure && link.pending === 0) this.dirty = false;
   }
 
   /** A session command the client sent: it may stop the connections from tracking last_gtid. */
@@ -95,6 +102,7 @@ export class SessionGtid {
   /** The primary answered SELECT @@last_gtid (null: no answer). */
   queried(gtid: string | null): void {
     this.dirty = false;
+    this.unsure = false;
     if (gtid) this.last = gtid;
   }
 }

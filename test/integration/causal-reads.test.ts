@@ -33,6 +33,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.end().catch(() => c.destroy())));
   await Promise.all(proxies.splice(0).map((p) => p.stop()));
+  await Promise.all(topo.replicas.map((r) => r.query('UNLOCK TABLES')));
   await Promise.all(topo.replicas.map((r) => r.query('START SLAVE SQL_THREAD')));
   await topo.primary.query('SET GLOBAL general_log = OFF');
 });
@@ -93,7 +94,11 @@ async function readBack(c: mysql.Connection, id: number): Promise<{ v: string | 
 }
 
 const stopReplication = () => Promise.all(topo.replicas.map((r) => r.query('STOP SLAVE SQL_THREAD')));
-const startReplication = () => Promise.all(topo.replicas.map((r) => r.query('START SLAVE SQL_THREAD')));
+// Holding replication back with a global read lock on the replicas keeps their SQL threads
+// running: the monitor goes on seeing them as replicas (a stopped SQL thread makes it drop the
+// role within one 200 ms interval, and reads would reach the primary for that reason alone).
+const holdReplication = () => Promise.all(topo.replicas.map((r) => r.query('FLUSH TABLES WITH READ LOCK')));
+const releaseReplication = () => Promise.all(topo.replicas.map((r) => r.query('UNLOCK TABLES')));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the primary's general log afresh (into mysql.general_log); afterEach turns it off. */
@@ -116,10 +121,10 @@ async function loggedOnPrimary(prefix: string): Promise<number> {
  * server that answered.
  */
 async function slowReplicationRoundTrip(id: number, write: () => Promise<unknown>, read: () => Promise<{ v: string | null; server: number }>) {
-  await stopReplication();
+  await holdReplication();
   await write();
   const started = Date.now();
-  const resume = sleep(400).then(startReplication);
+  const resume = sleep(400).then(releaseReplication);
   const r = await read();
   await resume;
   return { ...r, waitedMs: Date.now() - started };
@@ -196,6 +201,24 @@ describe('causal_reads', () => {
     });
   }
 
+  it('local with session tracking: a write that fails half-applied (MyISAM) is still waited for', async () => {
+    await topo.primary.query('CREATE OR REPLACE TABLE causal.m (id INT PRIMARY KEY) ENGINE=MyISAM');
+    await topo.waitForReplicas();
+    const c = await client('local');
+    await logPrimary();
+    await holdReplication();
+    // Rows 20 and 21 stay (no rollback in MyISAM) and are binlogged; the ERR reports no GTID.
+    await expect(c.query('INSERT INTO m VALUES (20), (21), (20)')).rejects.toThrow(/Duplicate entry/);
+    // An OK from the primary afterwards does not report that GTID either.
+    await c.query('SET @after = 1');
+    const resume = sleep(400).then(releaseReplication);
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n, @@server_id AS server FROM m');
+    await resume;
+    expect(Number(rows[0]!.n)).toBe(2);
+    expect(replicaIds).toContain(rows[0]!.server);
+    expect(await loggedOnPrimary('SELECT @@last_gtid')).toBe(1);
+  });
+
   it('local, client without CLIENT_SESSION_TRACK: same result, the GTID is asked from the primary', async () => {
     await logPrimary();
     const c = await client('local', ['-SESSION_TRACK']);
@@ -224,13 +247,13 @@ describe('causal_reads', () => {
 
   it('fast: no wait; the primary while the replicas lag, a replica once the monitor saw it catch up', async () => {
     const c = await client('fast');
-    await stopReplication();
+    await holdReplication();
     await c.query("INSERT INTO t VALUES (14, 'fast')");
     const started = Date.now();
     const lagging = await readBack(c, 14);
     expect(lagging).toEqual({ v: 'fast', server: primaryId });
     expect(Date.now() - started).toBeLessThan(500);
-    await startReplication();
+    await releaseReplication();
     await topo.waitForReplicas();
     let r = await readBack(c, 14);
     for (let i = 0; i < 50 && !replicaIds.includes(r.server); i++) {
@@ -243,7 +266,7 @@ describe('causal_reads', () => {
 
   it('fast_global: the primary while replicas miss what another session wrote, then a replica', async () => {
     const c = await client('fast_global');
-    await stopReplication();
+    await holdReplication();
     await topo.primary.query("INSERT INTO causal.t VALUES (15, 'fast global')");
     let r = await readBack(c, 15);
     for (let i = 0; i < 20 && r.server !== primaryId; i++) {
@@ -251,7 +274,7 @@ describe('causal_reads', () => {
       r = await readBack(c, 15);
     }
     expect(r).toEqual({ v: 'fast global', server: primaryId });
-    await startReplication();
+    await releaseReplication();
     await topo.waitForReplicas();
     for (let i = 0; i < 50 && !replicaIds.includes(r.server); i++) {
       await sleep(100);
