@@ -1,6 +1,6 @@
 // causal_reads through readwritesplit: a read that follows a write sees it, on a replica when the
-// replica catches up in time, on the primary when it does not. Replication is held back by
-// stopping the replicas' SQL threads, which also shows the reads really would miss the write
+// replica catches up in time, on the primary when it does not. Replication is held back by a
+// global read lock on the replicas, which also shows the reads really would miss the write
 // without causal_reads. With session tracking (clients that negotiate CLIENT_SESSION_TRACK) the
 // write's GTID comes with its OK packet: the primary's general log shows no SELECT @@last_gtid.
 import * as mariadb from 'mariadb';
@@ -93,7 +93,6 @@ async function readBack(c: mysql.Connection, id: number): Promise<{ v: string | 
   return { v: rows[0]!.v as string | null, server: rows[0]!.server as number };
 }
 
-const stopReplication = () => Promise.all(topo.replicas.map((r) => r.query('STOP SLAVE SQL_THREAD')));
 // Holding replication back with a global read lock on the replicas keeps their SQL threads
 // running: the monitor goes on seeing them as replicas (a stopped SQL thread makes it drop the
 // role within one 200 ms interval, and reads would reach the primary for that reason alone).
@@ -133,7 +132,7 @@ async function slowReplicationRoundTrip(id: number, write: () => Promise<unknown
 describe('causal_reads', () => {
   it('none: with replication held back, a read right after a write misses it (the problem)', async () => {
     const c = await client('none');
-    await stopReplication();
+    await holdReplication();
     await c.query("INSERT INTO t VALUES (1, 'one')");
     const r = await readBack(c, 1);
     expect(replicaIds).toContain(r.server);
@@ -148,7 +147,7 @@ describe('causal_reads', () => {
     expect(caughtUp.v).toBe('two');
     expect(replicaIds).toContain(caughtUp.server);
     // Held back: the wait times out (1 s) and the read goes to the primary, which has the row.
-    await stopReplication();
+    await holdReplication();
     await c.query("INSERT INTO t VALUES (3, 'three')");
     const started = Date.now();
     const r = await readBack(c, 3);
@@ -158,7 +157,7 @@ describe('causal_reads', () => {
 
   it('local: prepared-statement reads are causal too', async () => {
     const c = await client('local');
-    await stopReplication();
+    await holdReplication();
     await c.execute('INSERT INTO t VALUES (?, ?)', [4, 'four']);
     const [rows] = await c.execute<mysql.RowDataPacket[]>('SELECT v, @@server_id AS server FROM t WHERE id = ?', [4]);
     expect(rows[0]).toEqual({ v: 'four', server: primaryId });
@@ -166,7 +165,7 @@ describe('causal_reads', () => {
 
   it('global: a read waits for what any session committed on the primary before it', async () => {
     const c = await client('global');
-    await stopReplication();
+    await holdReplication();
     // Another connection writes, directly on the primary.
     await topo.primary.query("INSERT INTO causal.t VALUES (5, 'five')");
     const r = await readBack(c, 5);
@@ -282,6 +281,14 @@ describe('causal_reads', () => {
     }
     expect(r.v).toBe('fast global');
     expect(replicaIds).toContain(r.server);
+  });
+
+  it('global: a read waits on a slow replica for what another session committed (gtid_binlog_pos)', async () => {
+    const c = await client('global');
+    const r = await slowReplicationRoundTrip(17, () => topo.primary.query("INSERT INTO causal.t VALUES (17, 'global')"), () => readBack(c, 17));
+    expect(r.v).toBe('global');
+    expect(replicaIds).toContain(r.server);
+    expect(r.waitedMs).toBeGreaterThanOrEqual(350);
   });
 
   it('universal: a read waits for the primary\'s gtid_current_pos on a slow replica', async () => {
