@@ -52,10 +52,11 @@ export interface ReplyListener {
   onUnexpected(firstByte: number): void;
   /**
    * With captureOk: an OK packet (header 0x00, starting a reply) whose status has
-   * SERVER_SESSION_STATE_CHANGED; `ok` is its payload, valid only during the call. Called before
-   * the reply's onReplyEnd.
+   * SERVER_SESSION_STATE_CHANGED; `ok` is its payload, valid only during the call, or null when
+   * the packet was too large to keep (the state it reports is unknown). Called before the reply's
+   * onReplyEnd.
    */
-  onSessionState?(ok: Buffer): void;
+  onSessionState?(ok: Buffer | null): void;
 }
 
 const enum St {
@@ -234,7 +235,8 @@ export class ReplyTracker {
   }
 
   private reportSessionState(status: number): void {
-    if (this.capturing && status & Status.SESSION_STATE_CHANGED) this.listener.onSessionState?.(this.capture!.subarray(0, this.curLen));
+    if (!this.captureOk || !(status & Status.SESSION_STATE_CHANGED)) return;
+    this.listener.onSessionState?.(this.capturing ? this.capture!.subarray(0, this.curLen) : null);
   }
 
   private isProgress(b0: number): boolean {

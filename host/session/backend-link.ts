@@ -26,7 +26,7 @@ export interface LinkOwner {
   linkInfile(link: BackendLink): void;
   linkUnexpected(link: BackendLink, firstByte: number): void;
   /** An OK with session state arrived (only with tracker.captureOk); `ok` is valid during the call. */
-  linkSessionState(link: BackendLink, ok: Buffer): void;
+  linkSessionState(link: BackendLink, ok: Buffer | null): void;
 }
 
 export class BackendLink implements ReplyListener {
@@ -111,7 +111,7 @@ export class BackendLink implements ReplyListener {
     this.owner.linkInfile(this);
   }
 
-  onSessionState(ok: Buffer): void {
+  onSessionState(ok: Buffer | null): void {
     this.owner.linkSessionState(this, ok);
   }
 

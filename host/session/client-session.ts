@@ -460,7 +460,7 @@ export class ClientSession implements SessionView, LinkOwner {
     this.ctx.log.debug({ session: this.id, server: link.name, firstByte }, 'unsolicited packet from backend');
   }
 
-  linkSessionState(link: BackendLink, ok: Buffer): void {
+  linkSessionState(link: BackendLink, ok: Buffer | null): void {
     this.gtid.okState(link, ok);
   }
 

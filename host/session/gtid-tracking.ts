@@ -62,16 +62,23 @@ export class SessionGtid {
     this.dirty = true;
   }
 
-  /** An OK with session state from `link` (BackendLink.onSessionState). */
-  okState(link: BackendLink, ok: Buffer): void {
+  /** An OK with session state from `link` (BackendLink.onSessionState; null: too large to keep). */
+  okState(link: BackendLink, ok: Buffer | null): void {
     if (!this.tracking || link.server.role !== 'primary') return;
     try {
-      const block = sessionStateOf(ok);
+      const block = ok ? sessionStateOf(ok) : null;
       const gtid = block ? trackedVariable(block, 'last_gtid') : null;
       if (gtid) this.last = gtid;
+      else if (!ok) this.unknown();
     } catch {
-      // A malformed block tells nothing; dirty stays set and the primary is asked.
+      this.unknown(); // a malformed block tells nothing
     }
+  }
+
+  /** last_gtid may have changed unseen: the next causal read asks the primary. */
+  private unknown(): void {
+    this.dirty = true;
+    this.unsure = true;
   }
 
   /**
@@ -82,7 +89,7 @@ export class SessionGtid {
    */
   replyEnded(link: BackendLink, end: ReplyEnd): void {
     if (!this.tracking || !link.tracker.captureOk || link.server.role !== 'primary') return;
-    if (end.error || end.resultSet) this.unsure = true;
+    if (end.error || end.resultSet) this.unknown();
     else if (!this.unsure && link.pending === 0) this.dirty = false;
   }
 

@@ -52,4 +52,20 @@ describe('ReplyTracker captureOk', () => {
   it('reports nothing when off', () => {
     expect(run(false, () => 5)).toEqual({ gtids: [], ends: 4 });
   });
+
+  it('an OK with session state too large to keep is reported as null (state unknown)', () => {
+    const info = Buffer.alloc(5000, 0x61);
+    const block = Buffer.from('0011096c6173745f6774696406302d312d3131', 'hex');
+    const payload = Buffer.concat([Buffer.from([0, 1, 0, 0x02, 0x40, 0, 0, 0xfc]), Buffer.from([info.length & 0xff, info.length >> 8]), info, Buffer.from([block.length]), block]);
+    const header = Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, 0, 1]);
+    const got: (Buffer | null)[] = [];
+    const t = new ReplyTracker({ onReplyEnd: () => {}, onLocalInfile: () => {}, onUnexpected: () => {}, onSessionState: (ok) => void got.push(ok) });
+    t.captureOk = true;
+    t.expect(ReplyKind.Result);
+    t.expect(ReplyKind.Result);
+    t.feed(Buffer.concat([header, payload, Buffer.from(REPLIES[0]!)]));
+    expect(got.length).toBe(2);
+    expect(got[0]).toBeNull();
+    expect(trackedVariable(sessionStateOf(got[1]!)!, 'last_gtid')).toBe('0-1-11');
+  });
 });
