@@ -160,8 +160,9 @@ const service = z.strictObject({
   transaction_replay_max_size: size(0, 1024 ** 3).default(1024 ** 2),
   transaction_replay_attempts: intRange(1, 100).default(5),
   transaction_replay_timeout: duration(1).default(30_000),
-  // A read sent to a replica first waits for the GTID it must see (MaxScale's readwritesplit names).
-  causal_reads: oneOf(['none', 'local', 'global'] as const).default('none'),
+  // A read sent to a replica first waits for the GTID it must see (MaxScale's readwritesplit names);
+  // the fast modes never wait but pick a replica the monitor saw caught up, else the primary.
+  causal_reads: oneOf(['none', 'local', 'global', 'fast', 'fast_global', 'universal'] as const).default('none'),
   causal_reads_timeout: duration(1).default(10_000),
   // The session survives the loss of its main (first) connection while idle; it is reopened when needed.
   master_reconnection: bool.default(false),

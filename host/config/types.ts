@@ -85,8 +85,12 @@ export interface ServiceConfig {
   transaction_replay_attempts: number;
   /** How long a replay may take in all (reconnects included), ms. */
   transaction_replay_timeout: number;
-  /** Reads on replicas wait for the session's last write (local) or the primary's position (global). */
-  causal_reads: 'none' | 'local' | 'global';
+  /**
+   * Reads on replicas wait for the session's last write (local) or the primary's position (global:
+   * gtid_binlog_pos, universal: gtid_current_pos); fast / fast_global do not wait but use a replica
+   * the monitor saw at that write / at the primary's position, else the primary.
+   */
+  causal_reads: 'none' | 'local' | 'global' | 'fast' | 'fast_global' | 'universal';
   /** How long such a wait may take before the read goes to the primary, ms. */
   causal_reads_timeout: number;
   /** Losing the main connection while idle does not end the session; it is reopened when needed. */

@@ -50,6 +50,13 @@ export interface ReplyListener {
   onLocalInfile(): void;
   /** A packet arrived while no reply was expected (e.g. the server's timeout ERR before it closes). */
   onUnexpected(firstByte: number): void;
+  /**
+   * With captureOk: an OK packet (header 0x00, starting a reply) whose status has
+   * SERVER_SESSION_STATE_CHANGED; `ok` is its payload, valid only during the call, or null when
+   * the packet was too large to keep (the state it reports is unknown). Called before the reply's
+   * onReplyEnd.
+   */
+  onSessionState?(ok: Buffer | null): void;
 }
 
 const enum St {
@@ -67,6 +74,8 @@ const enum St {
 }
 
 const PREFIX = 24;
+/** Largest OK packet kept whole for onSessionState (a few tracked variables fit easily). */
+const CAPTURE_MAX = 4096;
 
 /**
  * Knows where every reply ends by scanning backend bytes as they are forwarded: it reads packet
@@ -75,6 +84,12 @@ const PREFIX = 24;
  */
 export class ReplyTracker {
   deprecateEof = false;
+  /**
+   * Keep whole the packets that can be a reply's OK (the first packet of a reply, when small) and
+   * report those that carry session state (causal_reads uses last_gtid). Off: no copy at all.
+   * Result-set rows are never copied, so an OK ending a result set is not reported.
+   */
+  captureOk = false;
   /** Sequence id of the last physical packet seen. */
   lastSeq = 0;
 
@@ -95,6 +110,8 @@ export class ReplyTracker {
   private prevWasMax = false;
   private readonly prefix = Buffer.alloc(PREFIX);
   private prefixLen = 0;
+  private capture: Buffer | null = null;
+  private capturing = false;
   // One ReplyEnd for every reply: listeners read it during onReplyEnd and must not keep it.
   private readonly end: ReplyEnd = { status: 0, error: false, errorCode: 0, affectedRows: 0, rows: 0, resultSet: false };
   private sets = 0;
@@ -168,6 +185,7 @@ export class ReplyTracker {
         this.prefixLen = 0;
         this.curIsContinuation = this.prevWasMax;
         this.prevWasMax = this.curLen === 0xffffff;
+        this.capturing = this.captureOk && !this.curIsContinuation && this.curLen <= CAPTURE_MAX && (this.state === St.First || this.state === St.Single);
       }
       const take = Math.min(this.bodyLeft, end - pos);
       if (!this.curIsContinuation && this.prefixLen < PREFIX && take > 0) {
@@ -176,6 +194,10 @@ export class ReplyTracker {
         const prefix = this.prefix;
         for (let i = 0, o = this.prefixLen; i < n; i++) prefix[o + i] = chunk[pos + i]!;
         this.prefixLen += n;
+      }
+      if (this.capturing && take > 0) {
+        this.capture ??= Buffer.allocUnsafe(CAPTURE_MAX);
+        chunk.copy(this.capture, this.curLen - this.bodyLeft, pos, pos + take);
       }
       pos += take;
       this.bodyLeft -= take;
@@ -212,6 +234,11 @@ export class ReplyTracker {
     return b0 === 0xfe && (this.deprecateEof ? this.curLen < 0xffffff : this.curLen < 9);
   }
 
+  private reportSessionState(status: number): void {
+    if (!this.captureOk || !(status & Status.SESSION_STATE_CHANGED)) return;
+    this.listener.onSessionState?.(this.capturing ? this.capture!.subarray(0, this.curLen) : null);
+  }
+
   private isProgress(b0: number): boolean {
     return b0 === 0xff && this.prefixLen >= 3 && this.prefix.readUInt16LE(1) === 0xffff;
   }
@@ -244,11 +271,17 @@ export class ReplyTracker {
         return;
       case St.Single:
         if (this.isProgress(b0)) return;
-        this.finish(b0 === 0x00 ? this.okStatus() : b0 === 0xfe ? this.eofStatus() : 0, b0 === 0xff);
+        if (b0 === 0x00) {
+          const status = this.okStatus();
+          this.reportSessionState(status);
+          return this.finish(status, false);
+        }
+        this.finish(b0 === 0xfe ? this.eofStatus() : 0, b0 === 0xff);
         return;
       case St.First: {
         if (b0 === 0x00) {
           const status = this.okStatus();
+          this.reportSessionState(status);
           if (!(status & Status.MORE_RESULTS_EXISTS)) this.finish(status, false);
           return;
         }

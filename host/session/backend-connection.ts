@@ -47,6 +47,8 @@ export class BackendConnection {
   handshake!: HandshakeV10;
   capabilities = 0;
   status = 0;
+  /** The connection's OK packets report last_gtid (the set-up statement of connect() succeeded). */
+  tracksLastGtid = false;
   onData: (chunk: Buffer) => void = () => {};
   onClose: (hadError: boolean, err: Error | undefined) => void = () => {};
   private authFramer: PacketFramer | null = new PacketFramer(1 << 24);
@@ -93,8 +95,13 @@ export class BackendConnection {
     return this.closed;
   }
 
-  /** Connects and logs in; rejects with BackendRefused (an ERR to relay) or BackendUnreachable. */
-  static async connect(server: ServerAddress, login: BackendLogin, timeoutMs: number): Promise<BackendConnection> {
+  /**
+   * Connects and logs in; rejects with BackendRefused (an ERR to relay) or BackendUnreachable.
+   * `trackGtid`: COM_QUERY payload run right after the login, before anything of the session's,
+   * that makes the server report last_gtid in OK packets (see gtid-tracking.ts); its failure only
+   * leaves tracksLastGtid false.
+   */
+  static async connect(server: ServerAddress, login: BackendLogin, timeoutMs: number, trackGtid: Buffer | null = null): Promise<BackendConnection> {
     const conn = new BackendConnection(server);
     const socket = conn.socket;
     const timer = setTimeout(() => socket.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -122,6 +129,10 @@ export class BackendConnection {
       const result = await conn.authenticate(response, greeting.seq + 1, login.stage1);
       if (!result.ok) throw new BackendRefused(result.payload);
       conn.status = result.status;
+      if (trackGtid && caps & Cap.SESSION_TRACK) {
+        conn.socket.write(framePacket(trackGtid, 0).bytes);
+        conn.tracksLastGtid = (await conn.nextPacket()).payload[0] === 0x00;
+      }
       conn.authFramer = null;
       return conn;
     } catch (err) {

@@ -29,6 +29,8 @@ export interface LinkOwner {
   /** A held ERR reply ended: the owner forwards it (then ends it) or swallows it. */
   linkHeldError(link: BackendLink, end: ReplyEnd, bytes: Buffer): void;
   linkUnexpected(link: BackendLink, firstByte: number): void;
+  /** An OK with session state arrived (only with tracker.captureOk); `ok` is valid during the call. */
+  linkSessionState(link: BackendLink, ok: Buffer | null): void;
 }
 
 export class BackendLink implements ReplyListener {
@@ -56,6 +58,7 @@ export class BackendLink implements ReplyListener {
   ) {
     this.tracker = new ReplyTracker(this);
     this.tracker.deprecateEof = (conn.capabilities & Cap.DEPRECATE_EOF) !== 0;
+    this.tracker.captureOk = conn.tracksLastGtid;
     conn.onData = (chunk) => this.onData(chunk);
   }
 
@@ -97,6 +100,7 @@ export class BackendLink implements ReplyListener {
       }
       if (this.held !== null) {
         this.held.push(chunk);
+        this.conn.keepChunk();
         this.tracker.feed(chunk);
         return;
       }
@@ -131,6 +135,10 @@ export class BackendLink implements ReplyListener {
 
   onLocalInfile(): void {
     this.owner.linkInfile(this);
+  }
+
+  onSessionState(ok: Buffer | null): void {
+    this.owner.linkSessionState(this, ok);
   }
 
   onUnexpected(firstByte: number): void {

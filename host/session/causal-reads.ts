@@ -1,17 +1,41 @@
 // causal_reads (MaxScale's readwritesplit parameter): a read sent to a replica first waits there
 // until the replica has applied the GTID the read must see — the session's own last write
-// (`local`) or everything the primary had committed when the read arrived (`global`). The wait
-// runs as one statement on the replica that fails when the wait times out, so the session can
-// tell the outcome from OK/ERR alone and send the read to the primary instead.
+// (`local`; known from session tracking, gtid-tracking.ts, or asked from the primary) or
+// everything the primary had committed when the read arrived (`global`: @@gtid_binlog_pos;
+// `universal`: @@gtid_current_pos). The wait runs as one statement on the replica that fails when
+// the wait times out, so the session can tell the outcome from OK/ERR alone and send the read to
+// the primary instead. The `fast` modes never wait: the read goes to a replica the monitor last
+// saw at or past that GTID (`fast`: the session's last write; `fast_global`: the primary's
+// position as the monitor saw it), else to the primary.
 
+import { gtidContains, parseGtidList } from '../monitor/gtid.js';
 import { packets } from '../protocol/result-set.js';
+import type { BackendServer } from './service-context.js';
 
-export type CausalReads = 'none' | 'local' | 'global';
+export const CAUSAL_READS = ['none', 'local', 'global', 'fast', 'fast_global', 'universal'] as const;
+export type CausalReads = (typeof CAUSAL_READS)[number];
 
 /** The session's last write's GTID on the primary (MariaDB: @@last_gtid). */
 export const LOCAL_GTID_QUERY = Buffer.from('\x03SELECT @@last_gtid');
 /** Everything the primary has committed. */
 export const GLOBAL_GTID_QUERY = Buffer.from('\x03SELECT @@gtid_binlog_pos');
+/** universal: the primary's current position. */
+export const UNIVERSAL_GTID_QUERY = Buffer.from('\x03SELECT @@gtid_current_pos');
+
+/**
+ * fast modes: `preferred` if the monitor last saw it at or past `want`, else another replica that
+ * was, else null (the primary). A position the monitor does not know counts as not caught up.
+ */
+export function caughtUpReplica(servers: readonly BackendServer[], preferred: string, want: string): string | null {
+  const wanted = parseGtidList(want);
+  if (wanted.size === 0) return null;
+  // The router's choice counts whatever its state; another replica only when it is up.
+  const ok = (s: BackendServer): boolean =>
+    s.role === 'replica' && (s.name === preferred || s.state === 'up') && !!s.gtid && gtidContains(parseGtidList(s.gtid), wanted);
+  const first = servers.find((s) => s.name === preferred);
+  if (first && ok(first)) return preferred;
+  return servers.find(ok)?.name ?? null;
+}
 
 const GTID_LIST = /^(\d+-\d+-\d+)(,\d+-\d+-\d+)*$/;
 

@@ -25,7 +25,8 @@ import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
 import { meansConnectionLost } from './connection-errors.js';
 import { reopenTarget } from './primary-follow.js';
-import { GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue } from './causal-reads.js';
+import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
+import { SessionGtid } from './gtid-tracking.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
 const enum Phase {
@@ -122,9 +123,8 @@ export class ClientSession implements SessionView, LinkOwner {
   private replaying = false;
   /** A replay failed while the client was idle: its next command gets this error, then the session ends. */
   private failureForNext: string | null = null;
-  /** causal_reads=local: a write ran on the primary since lastGtid was read. */
-  private gtidDirty = false;
-  private lastGtid: string | null = null;
+  /** causal_reads: the session's last write's GTID (set up with the client's capabilities). */
+  private gtid = new SessionGtid('none', 0);
   /** Server status of the last reply forwarded (transaction state). */
   private serverStatus: number = Status.AUTOCOMMIT;
   private routerSession: RouterSession | null = null;
@@ -331,6 +331,7 @@ export class ClientSession implements SessionView, LinkOwner {
       return this.fail(Er.HANDSHAKE, 'Bad handshake', 2);
     }
     this.clientCaps = hs.capabilities & this.advertised;
+    this.gtid = new SessionGtid(this.ctx.settings.causalReads, this.clientCaps);
     this.user = hs.user;
     let seq = first.seq + 1;
     let token = hs.authResponse;
@@ -390,7 +391,7 @@ export class ClientSession implements SessionView, LinkOwner {
       const server = servers.find((s) => s.name === name);
       if (!server) continue;
       try {
-        const be = await BackendConnection.connect(server, login, this.ctx.settings.connectTimeoutMs);
+        const be = await BackendConnection.connect(server, login, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
         if (this.closed) {
           be.destroy();
           return false;
@@ -504,6 +505,10 @@ export class ClientSession implements SessionView, LinkOwner {
     this.ctx.log.debug({ session: this.id, server: link.name, firstByte }, 'unsolicited packet from backend');
   }
 
+  linkSessionState(link: BackendLink, ok: Buffer | null): void {
+    this.gtid.okState(link, ok);
+  }
+
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void {
     const op = this.op;
     if (op && op.waiting.has(link)) {
@@ -528,6 +533,7 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     if (!end.error) this.serverStatus = end.status;
     else if (end.errorCode === ER_BAD_DB) this.ctx.databaseUnknown?.(); // the database map may be stale
+    if (this.gtid.dirty) this.gtid.replyEnded(link, end);
     if (this.trx !== null && this.trx.server === link.name) {
       this.trx.replyEnd(end);
       // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
@@ -881,7 +887,7 @@ export class ClientSession implements SessionView, LinkOwner {
     });
   }
 
-  /** A read for a replica that must first wait for a GTID there (causal_reads). */
+  /** A read for a replica that must first wait for a GTID there, or be placed by one (causal_reads). */
   private needsCausalWait(target: string, cmd: number): boolean {
     const mode = this.ctx.settings.causalReads;
     if (mode === 'none' || (cmd !== Com.QUERY && cmd !== Com.STMT_EXECUTE) || this.statement.kind !== CLASSIFIED_READ) return false;
@@ -889,34 +895,31 @@ export class ClientSession implements SessionView, LinkOwner {
     // reads of variables only: no data to be consistent with, and the wait itself would reset
     // the server's diagnostics area.
     if ((this.statement.flags & (Flag.LAST_INSERT_ID | Flag.SYSVAR_ONLY)) !== 0) return false;
-    if (mode === 'local' && !this.gtidDirty && this.lastGtid === null) return false;
+    if ((mode === 'local' || mode === 'fast') && !this.gtid.dirty && this.gtid.last === null) return false;
     return this.ctx.servers().find((s) => s.name === target)?.role === 'replica';
   }
 
   /**
-   * Where a causal read goes: `replica` once it has caught up with the GTID the read must see,
-   * else (timeout, no connection) the primary.
+   * Where a causal read goes: `replica` once it has caught up with the GTID the read must see
+   * (waited for, or for the fast modes known from the monitor), else (timeout, no connection,
+   * not caught up) the primary.
    */
   private async causalTarget(replica: string): Promise<string> {
     const mode = this.ctx.settings.causalReads;
-    const primary = this.ctx.servers().find((s) => s.role === 'primary');
+    const servers = this.ctx.servers();
+    const primary = servers.find((s) => s.role === 'primary');
     if (!primary) return replica;
-    let pl: BackendLink | null = this.links.get(primary.name) ?? null;
-    if (mode === 'global' || this.gtidDirty) {
-      pl ??= await this.connectLink(primary.name).catch(() => null);
-      if (!pl || this.closed) return replica;
-      const link = pl;
-      const out = await this.multi(new Map([[link, 1]]), () => {
-        link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-        this.writeTo(link, rewrittenPacket(mode === 'global' ? GLOBAL_GTID_QUERY : LOCAL_GTID_QUERY));
-      });
-      const reply = out.get(link)?.[0]?.reply;
-      const gtid = reply ? singleValue(reply, link.tracker.deprecateEof) : null;
-      this.gtidDirty = false;
-      if (gtid) this.lastGtid = gtid;
+    if (mode === 'fast_global') return caughtUpReplica(servers, replica, primary.gtid ?? '') ?? primary.name;
+    let gtid: string | null;
+    if (mode === 'local' || mode === 'fast') {
+      // With session tracking the GTID came with the write's OK; otherwise ask the primary.
+      if (this.gtid.dirty) this.gtid.queried(await this.primaryValue(primary.name, LOCAL_GTID_QUERY));
+      gtid = this.gtid.last;
+    } else {
+      gtid = await this.primaryValue(primary.name, mode === 'universal' ? UNIVERSAL_GTID_QUERY : GLOBAL_GTID_QUERY);
     }
-    const gtid = this.lastGtid;
     if (!gtid || this.closed) return replica;
+    if (mode === 'fast') return caughtUpReplica(servers, replica, gtid) ?? primary.name;
     const rl = this.links.get(replica) ?? (await this.connectLink(replica).catch(() => null));
     if (!rl || this.closed) return primary.name;
     let wait: Buffer;
@@ -932,6 +935,18 @@ export class ClientSession implements SessionView, LinkOwner {
     if (res.get(rl)?.[0]?.ok) return replica;
     this.ctx.log.info({ session: this.id, server: replica, gtid }, 'causal read: the replica did not catch up in time; the read goes to the primary');
     return primary.name;
+  }
+
+  /** The one value `query` (a COM_QUERY payload) returns on the primary; null if it cannot be had. */
+  private async primaryValue(primary: string, query: Buffer): Promise<string | null> {
+    const link = this.links.get(primary) ?? (await this.connectLink(primary).catch(() => null));
+    if (!link || this.closed) return null;
+    const out = await this.multi(new Map([[link, 1]]), () => {
+      link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
+      this.writeTo(link, rewrittenPacket(query));
+    });
+    const reply = out.get(link)?.[0]?.reply;
+    return reply ? singleValue(reply, link.tracker.deprecateEof) : null;
   }
 
   private otherPending(link: BackendLink): boolean {
@@ -953,7 +968,7 @@ export class ClientSession implements SessionView, LinkOwner {
       r.seq = p.lastSeq;
     }
     if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
-    if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtidDirty = true;
+    if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtid.wrote();
     if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
       const mapped = this.mapStatement(link, p);
       if (mapped === null) return true;
@@ -1066,6 +1081,7 @@ export class ClientSession implements SessionView, LinkOwner {
     const answering = this.main ?? [...this.links.values()][0];
     if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
     const cmd = p.payload[0]!;
+    this.gtid.sessionCommand(p.payload);
     const entry = cmd === Com.RESET_CONNECTION ? null : this.history.add(p.payload);
     const targets = [...this.links.values()];
     this.lastCmdSeq = p.lastSeq;
@@ -1220,7 +1236,7 @@ export class ClientSession implements SessionView, LinkOwner {
     try {
       // A shard without the login database (database discovery says so) is opened without one.
       const database = this.database !== null && this.ctx.databasesOf?.(name)?.includes(this.database) === false ? null : this.database;
-      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database }, this.ctx.settings.connectTimeoutMs);
+      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database }, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
     } catch (err) {
       throw new Error(`Could not connect to server '${name}': ${(err as Error).message}`);
     }
@@ -1530,6 +1546,7 @@ export class ClientSession implements SessionView, LinkOwner {
     this.user = cu.user;
     this.database = cu.database;
     this.stage1 = verdict.stage1;
+    this.gtid.stop(); // the backend session starts over: its tracked variables are the defaults again
     main.conn.status = result.status;
     this.serverStatus = result.status;
     // The session starts over: no history, no prepared statements. Other connections are
