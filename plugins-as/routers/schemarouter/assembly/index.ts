@@ -4,20 +4,23 @@
 // database); a statement naming `db.table` goes to db's shard; other statements go to the shard
 // of the session's current database (or the session's first server when it has none); SHOW
 // DATABASES runs on every shard and the client gets the union; other session state (SET ...)
-// goes to every shard. A database found on several shards is logged once and the first shard in
-// the server list is used (as MaxScale does).
+// goes to every shard. A statement whose databases (and the current database, for a table named
+// without one) share no shard is refused, as is one using a database found on several shards
+// unless allow_duplicates / ignore_tables say it may be (MaxScale refuses both).
 import {
   Command, Config, DatabaseTable, RouteDecision, Router, ServerTable, Session, SessionState, SessionTargets, Statement,
   StatementKind, log, metrics, register,
 } from "wasmscale-sdk";
-import { isShowDatabases, qualifiers, useTarget } from "./scan";
+import { isShowDatabases, references, useTarget } from "./scan";
 
 export * from "wasmscale-sdk/assembly/exports";
 
 const SCHEMA = `{
   "type": "object",
   "properties": {
-    "ignore_databases": { "type": "string" }
+    "ignore_databases": { "type": "string" },
+    "allow_duplicates": { "type": "boolean" },
+    "ignore_tables": { "type": "string" }
   },
   "additionalProperties": false
 }`;
@@ -32,9 +35,25 @@ class SessionInfo {
 }
 
 const sessions = new SessionState<SessionInfo>();
-/** The host's latest database table. */
-let shards: DatabaseTable = new DatabaseTable();
+/** Database name -> indexes of the servers holding it, ascending (from the host's latest table). */
+let locations = new Map<string, i32[]>();
 const warned = new Set<string>();
+const NONE: i32[] = [];
+
+function intersect(a: i32[], b: i32[]): i32[] {
+  const out = new Array<i32>();
+  for (let i = 0; i < a.length; i++) if (b.includes(a[i])) out.push(a[i]);
+  return out;
+}
+
+function names(servers: ServerTable, list: i32[]): string {
+  let out = "";
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) out += ", ";
+    out += list[i] < servers.count ? "'" + servers.get(list[i]).name + "'" : list[i].toString();
+  }
+  return out;
+}
 
 function firstUsable(servers: ServerTable): i32 {
   for (let i = 0; i < servers.count; i++) if (servers.get(i).isUsable) return i;
@@ -44,6 +63,10 @@ function firstUsable(servers: ServerTable): i32 {
 class SchemaRouter extends Router {
   /** Databases never used for routing (MaxScale's ignore_databases: names in every shard, e.g. system ones). */
   ignored: Set<string> = new Set<string>();
+  /** MaxScale's allow_duplicates: a database on several shards may be used (the current shard, else the first holding it). */
+  allowDuplicates: bool = false;
+  /** MaxScale's ignore_tables, for databases ("db" or "db."): duplicates of these are allowed. */
+  dupOk: Set<string> = new Set<string>();
 
   configSchema(): string | null { return SCHEMA; }
 
@@ -55,35 +78,79 @@ class SchemaRouter extends Router {
       if (d.length > 0) ignored.add(d);
     }
     this.ignored = ignored;
+    this.allowDuplicates = config.getBool("allow_duplicates", false);
+    const dupOk = new Set<string>();
+    const tables = config.getStringList("ignore_tables", []);
+    for (let i = 0; i < tables.length; i++) {
+      const t = tables[i];
+      // Only whole databases are sharded here: "db" or MaxScale's database entry "db.".
+      dupOk.add(t.endsWith(".") ? t.substring(0, t.length - 1) : t);
+    }
+    this.dupOk = dupOk;
     return null;
   }
 
   wantsDatabases(): bool { return true; }
 
   onDatabases(table: DatabaseTable): void {
-    shards = table;
+    const map = new Map<string, i32[]>();
+    for (let server = 0; server < table.lists.length; server++) {
+      const list = table.lists[server];
+      for (let k = 0; k < list.length; k++) {
+        const d = list[k];
+        if (!map.has(d)) map.set(d, [server]);
+        else map.get(d).push(server);
+      }
+    }
+    locations = map;
     for (let i = 0; i < table.duplicates.length; i++) {
       const d = table.duplicates[i];
       if (this.ignored.has(d) || warned.has(d)) continue;
       warned.add(d);
-      log.warn("database '" + d + "' found on more than one server; using the first one (server index " + table.serverFor(d).toString() + ")");
+      const allowed = this.duplicateAllowed(d);
+      log.warn("database '" + d + "' found on more than one server (indexes " + map.get(d).join(", ") + "); " +
+        (allowed ? "allowed: statements use the current shard if it has it, else the first" : "statements using it are refused (allow_duplicates, ignore_tables)"));
       metrics.add("duplicate_databases");
     }
   }
 
-  /** The shard holding `db`, or -1 (unknown, or a database every shard has). */
-  owner(db: string): i32 {
-    if (db.length == 0 || this.ignored.has(db)) return -1;
-    return shards.serverFor(db);
+  duplicateAllowed(db: string): bool { return this.allowDuplicates || this.dupOk.has(db); }
+
+  /** Servers holding `db` (ascending); empty when unknown or ignored (a database every shard has). */
+  where(db: string): i32[] {
+    if (db.length == 0 || this.ignored.has(db) || !locations.has(db)) return NONE;
+    return locations.get(db);
+  }
+
+  /** The shard `db` is used on: the current one if it holds db, else the first; -1 unknown, ignored or a refused duplicate. */
+  owner(db: string, current: i32): i32 {
+    const at = this.where(db);
+    if (at.length == 0 || (at.length > 1 && !this.duplicateAllowed(db))) return -1;
+    return at.includes(current) ? current : at[0];
+  }
+
+  /** The refusal of a database found on several shards, or null when it may be used. */
+  duplicateError(db: string, servers: ServerTable): string | null {
+    const at = this.where(db);
+    if (at.length < 2 || this.duplicateAllowed(db)) return null;
+    return "schemarouter: database '" + db + "' found on more than one shard (" + names(servers, at) +
+      "): duplicate databases found on different shards (allow_duplicates or ignore_tables to use it)";
   }
 
   onSessionStart(session: Session, servers: ServerTable, targets: SessionTargets): void {
     const info = sessions.has(session.id) ? sessions.get(session.id) : new SessionInfo();
     sessions.set(session.id, info);
-    const owner = this.owner(session.database);
+    const owner = this.owner(session.database, -1);
     if (session.currentServer >= 0) {
       // announced again after an instance restart: the current database's shard as far as known
       if (info.server < 0) info.server = owner >= 0 ? owner : session.currentServer;
+      return;
+    }
+    const dup = this.duplicateError(session.database, servers);
+    if (dup !== null) {
+      // MaxScale closes the session; refusing the login keeps the rule "a duplicate is never used".
+      metrics.add("refused_duplicate");
+      targets.refuse(dup);
       return;
     }
     info.server = owner;
@@ -122,23 +189,61 @@ class SchemaRouter extends Router {
         decision.toMerge();
         return;
       }
-      const q = qualifiers(sql);
-      for (let i = 0; i < q.length; i++) {
-        const s = this.owner(q[i]);
-        if (s >= 0) {
-          // The first database named decides (MaxScale refuses statements spanning shards; this routes them to the first).
-          decision.toServer(s);
-          return;
-        }
-      }
+      if (this.byNames(sql, servers, decision, info)) return;
     }
     const s = info.server >= 0 ? info.server : stmt.currentServer >= 0 ? stmt.currentServer : firstUsable(servers);
     if (s >= 0) decision.toServer(s);
   }
 
+  /**
+   * Routes by the databases the statement names: to a shard holding all of them (the current
+   * one if it does, else the first), or an error when none does. False: it names none.
+   */
+  private byNames(sql: string, servers: ServerTable, decision: RouteDecision, info: SessionInfo): bool {
+    const refs = references(sql);
+    let shared: i32[] | null = null;
+    let named = "";
+    for (let i = 0; i < refs.dbs.length; i++) {
+      const db = refs.dbs[i];
+      const at = this.where(db);
+      if (at.length == 0) continue; // not a database (an alias), unknown, or ignored
+      const dup = this.duplicateError(db, servers);
+      if (dup !== null) {
+        metrics.add("refused_duplicate");
+        decision.error(dup);
+        return true;
+      }
+      named += (named.length > 0 ? ", " : "") + "'" + db + "' on " + names(servers, at);
+      const next: i32[] = shared === null ? at : intersect(shared!, at);
+      if (next.length == 0) return this.crossShard(decision, named);
+      shared = next;
+    }
+    if (shared === null) return false;
+    const s = shared!;
+    // A table named without a database is the current database's: it must be on the same shard
+    // (on another, the statement would read whatever that connection's own current database is).
+    if (refs.unqualified && info.server >= 0 && !s.includes(info.server)) {
+      return this.crossShard(decision, named + ", the current database on " + names(servers, [info.server]));
+    }
+    decision.toServer(s.includes(info.server) ? info.server : s[0]);
+    return true;
+  }
+
+  private crossShard(decision: RouteDecision, what: string): bool {
+    metrics.add("refused_cross_shard");
+    decision.error("schemarouter: the statement uses databases on different shards (" + what + "); a statement runs on one shard");
+    return true;
+  }
+
   /** USE db / COM_INIT_DB: to db's shard only; an unknown db to the current shard (its 1049 makes the host look again). */
   private use(db: string, stmt: Statement, servers: ServerTable, decision: RouteDecision, info: SessionInfo): void {
-    const owner = this.owner(db);
+    const dup = this.duplicateError(db, servers);
+    if (dup !== null) {
+      metrics.add("refused_duplicate");
+      decision.error(dup);
+      return;
+    }
+    const owner = this.owner(db, info.server);
     if (owner >= 0) {
       info.server = owner;
       decision.toServerOnly(owner);
@@ -149,4 +254,4 @@ class SchemaRouter extends Router {
   }
 }
 
-register(new SchemaRouter("schemarouter", "1.0.0"));
+register(new SchemaRouter("schemarouter", "1.1.0"));

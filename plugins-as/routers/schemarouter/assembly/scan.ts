@@ -1,7 +1,8 @@
 // Just enough SQL reading for sharding by database (no parser, as MaxScale's schemarouter needs
-// only names): the database of `USE db`, whether a statement is SHOW DATABASES, and the
-// qualifiers of dotted names (`db.table`, `db.table.column`), which the router checks against the
-// databases it knows (so `alias.column` is ignored: no database is called `alias`).
+// only names): the database of `USE db`, whether a statement is SHOW DATABASES, the qualifiers of
+// dotted names (`db.table`, `db.table.column`) and databases named alone (SHOW TABLES FROM db,
+// DROP DATABASE db), which the router checks against the databases it knows (so `alias.column`
+// is ignored: no database is called `alias`), and whether a table is named without a database.
 
 @inline function isSpace(c: i32): bool { return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d; }
 @inline function isIdent(c: i32): bool {
@@ -98,11 +99,59 @@ export function isShowDatabases(sql: string): bool {
   return keywordAt(sql, i, "DATABASES") || keywordAt(sql, i, "SCHEMAS");
 }
 
-/** Qualifiers of dotted names, in order of appearance (strings and comments skipped). */
-export function qualifiers(sql: string): string[] {
-  const out = new Array<string>();
+/** What a statement names: the databases it uses, and whether it uses a table of the current database. */
+export class Refs {
+  /** Qualifiers of dotted names (`db.t`, `db.t.col`, also aliases: the router keeps known databases only) and databases named alone (SHOW TABLES FROM db, DROP DATABASE db), in order. */
+  dbs: string[] = [];
+  /** A table named without a database where a table goes (FROM t, JOIN t, INTO t, UPDATE t, TABLE t): it is the current database's. */
+  unqualified: bool = false;
+}
+
+/** Words between a table position and the table's name (INSERT IGNORE INTO t, CREATE TABLE IF NOT EXISTS t). */
+function isNoise(w: string): bool {
+  return w == "TABLE" || w == "IF" || w == "NOT" || w == "EXISTS" || w == "LOW_PRIORITY" || w == "HIGH_PRIORITY" ||
+    w == "DELAYED" || w == "IGNORE" || w == "QUICK" || w == "LATERAL" || w == "ONLY" || w == "TEMPORARY";
+}
+
+/** Words that end a FROM list (after them a comma separates something else than tables). */
+function endsFromList(w: string): bool {
+  return w == "WHERE" || w == "GROUP" || w == "ORDER" || w == "HAVING" || w == "LIMIT" || w == "ON" || w == "USING" ||
+    w == "SET" || w == "VALUES" || w == "SELECT" || w == "UNION" || w == "EXCEPT" || w == "INTERSECT" || w == "WINDOW" ||
+    w == "FOR" || w == "INTO" || w == "LOCK" || w == "RETURNING" || w == "PROCEDURE";
+}
+
+function upper(s: string): string {
+  let out = "";
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    out += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
+  }
+  return out;
+}
+
+/** Whether the token at `i` starts a query (SELECT / WITH / VALUES / TABLE): a subquery's parenthesis. */
+function queryAt(s: string, i: i32): bool {
+  const j = skipBlank(s, i);
+  return keywordAt(s, j, "SELECT") || keywordAt(s, j, "WITH") || keywordAt(s, j, "VALUES") || keywordAt(s, j, "TABLE") || (j < s.length && s.charCodeAt(j) == 0x28 && queryAt(s, j + 1));
+}
+
+/**
+ * The databases and tables a statement names, in one pass over its tokens (strings and comments
+ * skipped). No parser, so it errs the cheap way: a name it cannot place is not a table.
+ */
+export function references(sql: string): Refs {
+  const out = new Refs();
   const n = sql.length;
   let i = 0;
+  let first = true; // the next word is the statement's first
+  let show = false; // a SHOW statement: names after FROM / IN are databases
+  let prev = ""; // previous word, upper case ("" after anything else)
+  let dbNext = false; // the next name is a database (DROP DATABASE db, SHOW TABLES FROM db)
+  let tableNext = false; // the next name is a table (after FROM, JOIN, INTO, a FROM list's comma, ...)
+  // Per parenthesis level: a (sub)query (its FROM names tables) or not (function arguments:
+  // EXTRACT(YEAR FROM d), TRIM(x FROM y)); and whether a FROM list is open at that level.
+  const query: bool[] = [true];
+  const inFrom: bool[] = [false];
   while (i < n) {
     i = skipBlank(sql, i);
     if (i >= n) break;
@@ -120,18 +169,81 @@ export function qualifiers(sql: string): string[] {
         j++;
       }
       i = j + 1;
+      tableNext = dbNext = false;
+      prev = "";
       continue;
     }
     if (c == 0x60 || isIdent(c)) {
       const start = i;
+      const quoted = c == 0x60;
       const id = readIdent(sql, i);
       const name = id.name;
       i = id.end > start ? id.end : start + 1;
-      const j = skipBlank(sql, i);
+      let j = skipBlank(sql, i);
       // A number such as 1.5 is not a name: it starts with a digit and has digits only.
-      if (j < n && sql.charCodeAt(j) == 0x2e && name.length > 0 && !(c >= 0x30 && c <= 0x39 && allDigits(name))) out.push(name);
+      if (j < n && sql.charCodeAt(j) == 0x2e && name.length > 0 && !(c >= 0x30 && c <= 0x39 && allDigits(name))) {
+        out.dbs.push(name);
+        // the rest of the dotted name (t, t.col, *) names nothing more
+        while (j < n && sql.charCodeAt(j) == 0x2e) {
+          j = skipBlank(sql, j + 1);
+          const m = readIdent(sql, j);
+          j = skipBlank(sql, m.end > j ? m.end : j);
+        }
+        i = j;
+        tableNext = dbNext = false;
+        prev = "";
+        continue;
+      }
+      const w = quoted ? "" : upper(name);
+      const top = query.length - 1;
+      if (first) {
+        first = false;
+        show = w == "SHOW";
+        if (w == "UPDATE") { tableNext = true; prev = w; continue; }
+      }
+      if ((dbNext || tableNext) && w.length > 0 && isNoise(w)) { prev = w; continue; }
+      if (dbNext) {
+        out.dbs.push(name);
+        dbNext = false;
+        prev = "";
+        continue;
+      }
+      if (tableNext) {
+        tableNext = false;
+        prev = "";
+        if (w == "DUAL" || w == "OUTFILE" || w == "DUMPFILE") continue;
+        if (show) out.dbs.push(name);
+        else out.unqualified = true;
+        continue;
+      }
+      if ((w == "DATABASE" || w == "SCHEMA") && (prev == "CREATE" || prev == "DROP" || prev == "ALTER")) dbNext = true;
+      else if (show) {
+        if (w == "FROM" || w == "IN") tableNext = true;
+      } else if (w == "FROM" || w == "JOIN") {
+        if (query[top]) {
+          tableNext = true;
+          if (w == "FROM") inFrom[top] = true;
+        }
+      } else if (w == "INTO" || w == "TABLE" || w == "TABLES") {
+        tableNext = true;
+        inFrom[top] = false;
+      } else if (endsFromList(w)) inFrom[top] = false;
+      prev = w;
       continue;
     }
+    if (c == 0x28) {
+      query.push(queryAt(sql, i + 1));
+      inFrom.push(false);
+    } else if (c == 0x29) {
+      if (query.length > 1) { query.pop(); inFrom.pop(); }
+    } else if (c == 0x2c) {
+      if (inFrom[inFrom.length - 1]) { tableNext = true; i++; continue; }
+    } else if (c == 0x3b) {
+      first = true;
+      show = false;
+    }
+    tableNext = dbNext = false;
+    prev = "";
     i++;
   }
   return out;
