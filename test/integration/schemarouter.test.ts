@@ -342,4 +342,20 @@ describe('schemarouter', () => {
     expect(mr[0].map((r: { Database: string }) => r.Database)).toContain('shard_b');
     expect(mr[1]).toEqual([{ one: 1 }]);
   });
+
+  it('text PREPARE naming another shard\'s database: runs there, and the session keeps both shards', async () => {
+    const c = await client();
+    await c.query('USE shard_a');
+    await c.query("PREPARE s FROM 'SELECT v, @@server_id AS id FROM shard_b.t WHERE v <> ? ORDER BY v'");
+    await c.query("SET @x = 'b1'");
+    const [rows] = await c.query<mysql.RowDataPacket[]>('EXECUTE s USING @x');
+    expect(rows).toEqual([{ v: 'b2', id: ID2 }, { v: 'b3', id: ID2 }]);
+    await c.query('DEALLOCATE PREPARE s');
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+    // shard2's connection is intact (a PREPARE sent to every shard failed on shard1 and cost the session shard2)
+    await c.query('USE shard_b');
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID2);
+    const err = await failure(c.query('EXECUTE s'));
+    expect(err.errno).toBe(1243); // deallocated, as on the server
+  });
 });

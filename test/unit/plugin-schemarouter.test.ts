@@ -192,6 +192,26 @@ describe('schemarouter (offline)', () => {
     }
   });
 
+  it('text PREPARE naming a shard\'s database: prepared there only; EXECUTE and DEALLOCATE follow it', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      k.route(s, 'USE shard_a', 3, SESSION_WRITE);
+      const only2 = { kind: 'server', server: 'shard2', only: true };
+      expect(k.route(s, "PREPARE s FROM 'SELECT * FROM shard_b.t WHERE v = ''x'''", 3, SESSION_WRITE)).toEqual(only2);
+      expect(k.route(s, 'EXECUTE S', 3, { kind: 2, flags: 2 })).toEqual({ kind: 'server', server: 'shard2' });
+      expect(k.route(s, 'DEALLOCATE PREPARE s', 3, SESSION_WRITE)).toEqual(only2);
+      // gone: EXECUTE s goes where unqualified statements go (the server says it is unknown)
+      expect(k.route(s, 'EXECUTE s', 3, { kind: 2, flags: 2 })).toEqual({ kind: 'server', server: 'shard1' });
+      expect(k.route(s, "PREPARE p FROM 'SELECT 1'", 3, SESSION_WRITE)).toEqual({ kind: 'all' });
+      expect(k.route(s, 'PREPARE p FROM @q', 3, SESSION_WRITE)).toEqual({ kind: 'all' });
+      expect(k.route(s, "PREPARE p FROM 'SELECT * FROM t JOIN shard_b.t u'", 3, SESSION_WRITE)).toEqual(expect.objectContaining({ kind: 'error' }));
+      expect(k.route(s, "EXECUTE IMMEDIATE 'SELECT * FROM shard_b.t'", 3, { kind: 2, flags: 2 })).toEqual({ kind: 'server', server: 'shard2' });
+    } finally {
+      k.close();
+    }
+  });
+
   it('a database on two shards is refused (USE, a name, a login) unless allow_duplicates or ignore_tables', async () => {
     const k = await kit();
     try {

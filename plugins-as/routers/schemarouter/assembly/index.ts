@@ -7,11 +7,12 @@
 // goes to every shard. A statement whose databases (and the current database, for a table named
 // without one) share no shard is refused, as is one using a database found on several shards
 // unless allow_duplicates / ignore_tables say it may be (MaxScale refuses both).
+// A text PREPARE naming a shard's database is prepared on that shard, and its EXECUTE follows.
 import {
   Command, Config, DatabaseTable, RouteDecision, Router, ServerTable, Session, SessionState, SessionTargets, Statement,
   StatementKind, log, metrics, register,
 } from "wasmscale-sdk";
-import { isShowDatabases, references, useTarget } from "./scan";
+import { Prepare, deallocateName, executeName, immediate, isShowDatabases, prepareOf, references, useTarget } from "./scan";
 
 export * from "wasmscale-sdk/assembly/exports";
 
@@ -32,6 +33,8 @@ const READ_OR_WRITE: u32 = 0x3;
 class SessionInfo {
   /** Shard of the session's current database; -1 none known (the session's first server then). */
   server: i32 = -1;
+  /** Text prepared statements (PREPARE name FROM '...') prepared on one shard: name (upper case) -> shard. */
+  named: Map<string, i32> = new Map<string, i32>();
 }
 
 const sessions = new SessionState<SessionInfo>();
@@ -39,6 +42,9 @@ const sessions = new SessionState<SessionInfo>();
 let locations = new Map<string, i32[]>();
 const warned = new Set<string>();
 const NONE: i32[] = [];
+/** shardOf(): the statement was refused (the decision holds the error); it names no database. */
+const REFUSED: i32 = -1;
+const NO_NAMES: i32 = -2;
 
 function intersect(a: i32[], b: i32[]): i32[] {
   const out = new Array<i32>();
@@ -179,10 +185,30 @@ class SchemaRouter extends Router {
           this.use(db, stmt, servers, decision, info);
           return;
         }
+        const prep = prepareOf(sql);
+        if (prep !== null) {
+          this.prepare(prep, servers, decision, info);
+          return;
+        }
+        const gone = deallocateName(sql);
+        if (gone !== null && info.named.has(gone)) {
+          decision.toServerOnly(info.named.get(gone));
+          info.named.delete(gone);
+          return;
+        }
         if ((stmt.flags & READ_OR_WRITE) == 0) {
           decision.toAll();
           return;
         }
+      }
+      const exec = cmd == Command.QUERY ? executeName(sql) : null;
+      if (exec !== null) {
+        // EXECUTE s: where s was prepared; EXECUTE IMMEDIATE 'sql': by the names in the SQL
+        if (exec.length > 0 && info.named.has(exec)) {
+          decision.toServer(info.named.get(exec));
+          return;
+        }
+        if (exec.length == 0 && this.byNames(immediate, servers, decision, info)) return;
       }
       if (cmd == Command.QUERY && isShowDatabases(sql)) {
         metrics.add("merged");
@@ -200,6 +226,36 @@ class SchemaRouter extends Router {
    * one if it does, else the first), or an error when none does. False: it names none.
    */
   private byNames(sql: string, servers: ServerTable, decision: RouteDecision, info: SessionInfo): bool {
+    const s = this.shardOf(sql, servers, decision, info);
+    if (s >= 0) decision.toServer(s);
+    return s != NO_NAMES;
+  }
+
+  /**
+   * PREPARE s FROM '...' naming a shard's database: prepared on that shard only (elsewhere it
+   * would fail, and a session command answered differently costs the session that connection);
+   * EXECUTE and DEALLOCATE follow it there. Otherwise a session command on every shard.
+   */
+  private prepare(prep: Prepare, servers: ServerTable, decision: RouteDecision, info: SessionInfo): void {
+    info.named.delete(prep.name);
+    const text = prep.text;
+    if (text === null) {
+      decision.toAll();
+      return;
+    }
+    const s = this.shardOf(text, servers, decision, info);
+    if (s == NO_NAMES) decision.toAll();
+    else if (s >= 0) {
+      info.named.set(prep.name, s);
+      decision.toServerOnly(s);
+    }
+  }
+
+  /**
+   * The shard holding every database the statement names (the current one if it does, else the
+   * first); REFUSED (the decision holds the error) when none does; NO_NAMES when it names none.
+   */
+  private shardOf(sql: string, servers: ServerTable, decision: RouteDecision, info: SessionInfo): i32 {
     const refs = references(sql);
     let shared: i32[] | null = null;
     let named = "";
@@ -211,28 +267,27 @@ class SchemaRouter extends Router {
       if (dup !== null) {
         metrics.add("refused_duplicate");
         decision.error(dup);
-        return true;
+        return REFUSED;
       }
       named += (named.length > 0 ? ", " : "") + "'" + db + "' on " + names(servers, at);
       const next: i32[] = shared === null ? at : intersect(shared!, at);
       if (next.length == 0) return this.crossShard(decision, named);
       shared = next;
     }
-    if (shared === null) return false;
+    if (shared === null) return NO_NAMES;
     const s = shared!;
     // A table named without a database is the current database's: it must be on the same shard
     // (on another, the statement would read whatever that connection's own current database is).
     if (refs.unqualified && info.server >= 0 && !s.includes(info.server)) {
       return this.crossShard(decision, named + ", the current database on " + names(servers, [info.server]));
     }
-    decision.toServer(s.includes(info.server) ? info.server : s[0]);
-    return true;
+    return s.includes(info.server) ? info.server : s[0];
   }
 
-  private crossShard(decision: RouteDecision, what: string): bool {
+  private crossShard(decision: RouteDecision, what: string): i32 {
     metrics.add("refused_cross_shard");
     decision.error("schemarouter: the statement uses databases on different shards (" + what + "); a statement runs on one shard");
-    return true;
+    return REFUSED;
   }
 
   /** USE db / COM_INIT_DB: to db's shard only; an unknown db to the current shard (its 1049 makes the host look again). */

@@ -256,3 +256,72 @@ function allDigits(s: string): bool {
   }
   return true;
 }
+
+/** A text PREPARE: the statement's name (upper case: names are case-insensitive) and its SQL (null when FROM @var). */
+export class Prepare {
+  name: string = "";
+  text: string | null = null;
+}
+
+/** The content of the string literal at `i` (quotes undoubled, backslash escapes resolved). */
+function literal(s: string, i: i32): string {
+  const q = s.charCodeAt(i);
+  const n = s.length;
+  let out = "";
+  let j = i + 1;
+  while (j < n) {
+    const c = s.charCodeAt(j);
+    if (c == 0x5c && j + 1 < n) { out += String.fromCharCode(s.charCodeAt(j + 1)); j += 2; continue; }
+    if (c == q) {
+      if (j + 1 < n && s.charCodeAt(j + 1) == q) { out += String.fromCharCode(q); j += 2; continue; }
+      break;
+    }
+    out += String.fromCharCode(c);
+    j++;
+  }
+  return out;
+}
+
+/** `PREPARE name FROM 'sql'` (or FROM @var); null for anything else. */
+export function prepareOf(sql: string): Prepare | null {
+  let i = skipBlank(sql, 0);
+  if (!keywordAt(sql, i, "PREPARE")) return null;
+  const id = readIdent(sql, skipBlank(sql, i + 7));
+  if (id.name.length == 0) return null;
+  const out = new Prepare();
+  out.name = upper(id.name);
+  i = skipBlank(sql, id.end);
+  if (!keywordAt(sql, i, "FROM")) return null;
+  i = skipBlank(sql, i + 4);
+  if (i < sql.length && (sql.charCodeAt(i) == 0x27 || sql.charCodeAt(i) == 0x22)) out.text = literal(sql, i);
+  return out;
+}
+
+/** `EXECUTE name ...`: the name (upper case); `EXECUTE IMMEDIATE 'sql'`: "" and `immediate` holds the SQL; null otherwise. */
+export let immediate: string = "";
+export function executeName(sql: string): string | null {
+  let i = skipBlank(sql, 0);
+  if (!keywordAt(sql, i, "EXECUTE")) return null;
+  i = skipBlank(sql, i + 7);
+  const id = readIdent(sql, i);
+  const name = upper(id.name);
+  if (name == "IMMEDIATE") {
+    const j = skipBlank(sql, id.end);
+    if (j >= sql.length || (sql.charCodeAt(j) != 0x27 && sql.charCodeAt(j) != 0x22)) return null;
+    immediate = literal(sql, j);
+    return "";
+  }
+  return name.length > 0 ? name : null;
+}
+
+/** `DEALLOCATE PREPARE name` / `DROP PREPARE name`: the name (upper case), or null. */
+export function deallocateName(sql: string): string | null {
+  let i = skipBlank(sql, 0);
+  if (keywordAt(sql, i, "DEALLOCATE")) i += 10;
+  else if (keywordAt(sql, i, "DROP")) i += 4;
+  else return null;
+  i = skipBlank(sql, i);
+  if (!keywordAt(sql, i, "PREPARE")) return null;
+  const id = readIdent(sql, skipBlank(sql, i + 7));
+  return id.name.length > 0 ? upper(id.name) : null;
+}
