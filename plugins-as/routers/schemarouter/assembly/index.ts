@@ -258,7 +258,7 @@ class SchemaRouter extends Router {
   private shardOf(sql: string, servers: ServerTable, decision: RouteDecision, info: SessionInfo): i32 {
     const refs = references(sql);
     let shared: i32[] | null = null;
-    let named = "";
+    let last = -1; // index in refs.dbs of the last database that narrowed the choice (the message is built on refusal only)
     for (let i = 0; i < refs.dbs.length; i++) {
       const db = refs.dbs[i];
       const at = this.where(db);
@@ -269,19 +269,32 @@ class SchemaRouter extends Router {
         decision.error(dup);
         return REFUSED;
       }
-      named += (named.length > 0 ? ", " : "") + "'" + db + "' on " + names(servers, at);
       const next: i32[] = shared === null ? at : intersect(shared!, at);
-      if (next.length == 0) return this.crossShard(decision, named);
+      if (next.length == 0) return this.crossShard(decision, this.describe(refs.dbs, i, servers));
       shared = next;
+      last = i;
     }
     if (shared === null) return NO_NAMES;
     const s = shared!;
     // A table named without a database is the current database's: it must be on the same shard
     // (on another, the statement would read whatever that connection's own current database is).
     if (refs.unqualified && info.server >= 0 && !s.includes(info.server)) {
-      return this.crossShard(decision, named + ", the current database on " + names(servers, [info.server]));
+      return this.crossShard(decision, this.describe(refs.dbs, last, servers) + ", the current database on " + names(servers, [info.server]));
     }
     return s.includes(info.server) ? info.server : s[0];
+  }
+
+  /** "'a' on 'shard1', 'b' on 'shard2'": the known databases of dbs[0..upTo], each once. */
+  private describe(dbs: string[], upTo: i32, servers: ServerTable): string {
+    let out = "";
+    const seen = new Set<string>();
+    for (let i = 0; i <= upTo; i++) {
+      const at = this.where(dbs[i]);
+      if (at.length == 0 || seen.has(dbs[i])) continue;
+      seen.add(dbs[i]);
+      out += (out.length > 0 ? ", " : "") + "'" + dbs[i] + "' on " + names(servers, at);
+    }
+    return out;
   }
 
   private crossShard(decision: RouteDecision, what: string): i32 {

@@ -107,26 +107,41 @@ export class Refs {
   unqualified: bool = false;
 }
 
-/** Words between a table position and the table's name (INSERT IGNORE INTO t, CREATE TABLE IF NOT EXISTS t). */
-function isNoise(w: string): bool {
-  return w == "TABLE" || w == "IF" || w == "NOT" || w == "EXISTS" || w == "LOW_PRIORITY" || w == "HIGH_PRIORITY" ||
-    w == "DELAYED" || w == "IGNORE" || w == "QUICK" || w == "LATERAL" || w == "ONLY" || w == "TEMPORARY";
-}
+// The words the scanner acts on, by code (matched in place, case-insensitively: no string is
+// made per word).
+const W_SHOW = 0, W_UPDATE = 1, W_DATABASE = 2, W_SCHEMA = 3, W_CREATE = 4, W_DROP = 5, W_ALTER = 6, W_FROM = 7,
+  W_IN = 8, W_JOIN = 9, W_INTO = 10, W_TABLE = 11, W_TABLES = 12, W_DUAL = 13, W_OUTFILE = 14, W_DUMPFILE = 15;
+/** Codes NOISE_FIRST..NOISE_LAST: words between a table position and the table's name (INSERT IGNORE INTO t, CREATE TABLE IF NOT EXISTS t). */
+const NOISE_FIRST = 16, NOISE_LAST = 26;
+/** Codes ENDS_FIRST..ENDS_LAST: words that end a FROM list (after them a comma separates something else than tables). */
+const ENDS_FIRST = 27, ENDS_LAST = 44;
+const WORDS: StaticArray<string> = [
+  "SHOW", "UPDATE", "DATABASE", "SCHEMA", "CREATE", "DROP", "ALTER", "FROM", "IN", "JOIN", "INTO", "TABLE", "TABLES", "DUAL", "OUTFILE", "DUMPFILE",
+  "IF", "NOT", "EXISTS", "LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "IGNORE", "QUICK", "LATERAL", "ONLY", "TEMPORARY",
+  "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "ON", "USING", "SET", "VALUES", "SELECT", "UNION", "EXCEPT", "INTERSECT", "WINDOW",
+  "FOR", "LOCK", "RETURNING", "PROCEDURE",
+];
 
-/** Words that end a FROM list (after them a comma separates something else than tables). */
-function endsFromList(w: string): bool {
-  return w == "WHERE" || w == "GROUP" || w == "ORDER" || w == "HAVING" || w == "LIMIT" || w == "ON" || w == "USING" ||
-    w == "SET" || w == "VALUES" || w == "SELECT" || w == "UNION" || w == "EXCEPT" || w == "INTERSECT" || w == "WINDOW" ||
-    w == "FOR" || w == "INTO" || w == "LOCK" || w == "RETURNING" || w == "PROCEDURE";
+/** The code of the word s[start, end), or -1. */
+function wordCode(s: string, start: i32, end: i32): i32 {
+  const len = end - start;
+  if (len < 2 || len > 13) return -1;
+  for (let k = 0; k < WORDS.length; k++) {
+    const kw = WORDS[k];
+    if (kw.length != len) continue;
+    let m = 0;
+    for (; m < len; m++) {
+      let c = s.charCodeAt(start + m);
+      if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+      if (c != kw.charCodeAt(m)) break;
+    }
+    if (m == len) return k;
+  }
+  return -1;
 }
 
 function upper(s: string): string {
-  let out = "";
-  for (let k = 0; k < s.length; k++) {
-    const c = s.charCodeAt(k);
-    out += String.fromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
-  }
-  return out;
+  return s.toUpperCase();
 }
 
 /** Whether the token at `i` starts a query (SELECT / WITH / VALUES / TABLE): a subquery's parenthesis. */
@@ -139,19 +154,30 @@ function queryAt(s: string, i: i32): bool {
  * The databases and tables a statement names, in one pass over its tokens (strings and comments
  * skipped). No parser, so it errs the cheap way: a name it cannot place is not a table.
  */
+// One Refs and one pair of level stacks, reused by every call (calls never overlap; the result is
+// read before the next call): no allocation per statement beyond the names found.
+const refs = new Refs();
+const query: bool[] = [];
+const inFrom: bool[] = [];
+
+/** The result is valid until the next call. */
 export function references(sql: string): Refs {
-  const out = new Refs();
+  const out = refs;
+  out.dbs.length = 0;
+  out.unqualified = false;
   const n = sql.length;
   let i = 0;
   let first = true; // the next word is the statement's first
   let show = false; // a SHOW statement: names after FROM / IN are databases
-  let prev = ""; // previous word, upper case ("" after anything else)
+  let prev = -1; // previous word's code (-1 after anything else)
   let dbNext = false; // the next name is a database (DROP DATABASE db, SHOW TABLES FROM db)
   let tableNext = false; // the next name is a table (after FROM, JOIN, INTO, a FROM list's comma, ...)
   // Per parenthesis level: a (sub)query (its FROM names tables) or not (function arguments:
   // EXTRACT(YEAR FROM d), TRIM(x FROM y)); and whether a FROM list is open at that level.
-  const query: bool[] = [true];
-  const inFrom: bool[] = [false];
+  query.length = 0;
+  query.push(true);
+  inFrom.length = 0;
+  inFrom.push(false);
   while (i < n) {
     i = skipBlank(sql, i);
     if (i >= n) break;
@@ -170,7 +196,7 @@ export function references(sql: string): Refs {
       }
       i = j + 1;
       tableNext = dbNext = false;
-      prev = "";
+      prev = -1;
       continue;
     }
     if (c == 0x60 || isIdent(c)) {
@@ -191,43 +217,43 @@ export function references(sql: string): Refs {
         }
         i = j;
         tableNext = dbNext = false;
-        prev = "";
+        prev = -1;
         continue;
       }
-      const w = quoted ? "" : upper(name);
+      const w = quoted ? -1 : wordCode(sql, start, id.end);
       const top = query.length - 1;
       if (first) {
         first = false;
-        show = w == "SHOW";
-        if (w == "UPDATE") { tableNext = true; prev = w; continue; }
+        show = w == W_SHOW;
+        if (w == W_UPDATE) { tableNext = true; prev = w; continue; }
       }
-      if ((dbNext || tableNext) && w.length > 0 && isNoise(w)) { prev = w; continue; }
+      if ((dbNext || tableNext) && (w == W_TABLE || (w >= NOISE_FIRST && w <= NOISE_LAST))) { prev = w; continue; }
       if (dbNext) {
         out.dbs.push(name);
         dbNext = false;
-        prev = "";
+        prev = -1;
         continue;
       }
       if (tableNext) {
         tableNext = false;
-        prev = "";
-        if (w == "DUAL" || w == "OUTFILE" || w == "DUMPFILE") continue;
+        prev = -1;
+        if (w == W_DUAL || w == W_OUTFILE || w == W_DUMPFILE) continue;
         if (show) out.dbs.push(name);
         else out.unqualified = true;
         continue;
       }
-      if ((w == "DATABASE" || w == "SCHEMA") && (prev == "CREATE" || prev == "DROP" || prev == "ALTER")) dbNext = true;
+      if ((w == W_DATABASE || w == W_SCHEMA) && (prev == W_CREATE || prev == W_DROP || prev == W_ALTER)) dbNext = true;
       else if (show) {
-        if (w == "FROM" || w == "IN") tableNext = true;
-      } else if (w == "FROM" || w == "JOIN") {
+        if (w == W_FROM || w == W_IN) tableNext = true;
+      } else if (w == W_FROM || w == W_JOIN) {
         if (query[top]) {
           tableNext = true;
-          if (w == "FROM") inFrom[top] = true;
+          if (w == W_FROM) inFrom[top] = true;
         }
-      } else if (w == "INTO" || w == "TABLE" || w == "TABLES") {
+      } else if (w == W_INTO || w == W_TABLE || w == W_TABLES) {
         tableNext = true;
         inFrom[top] = false;
-      } else if (endsFromList(w)) inFrom[top] = false;
+      } else if (w >= ENDS_FIRST && w <= ENDS_LAST) inFrom[top] = false;
       prev = w;
       continue;
     }
@@ -243,7 +269,7 @@ export function references(sql: string): Refs {
       show = false;
     }
     tableNext = dbNext = false;
-    prev = "";
+    prev = -1;
     i++;
   }
   return out;
