@@ -2,8 +2,12 @@
 // first, shard_b on the second, system databases and `test` on both): USE / COM_INIT_DB move the
 // session to the shard holding the database, `db.table` goes to db's shard, SHOW DATABASES is the
 // union of both servers' lists, a login database picks its shard, and a database created after
-// start becomes routable once an "unknown database" reply made the proxy look again.
+// start becomes routable once an "unknown database" reply made the proxy look again. Refusals
+// (cross-shard statements, the duplicate `test` database) and what real clients see through the
+// router compared with the server itself (unknown databases, SHOW TABLES, prepared statements,
+// multi-result SHOW DATABASES).
 import { spawn } from 'node:child_process';
+import * as mariadb from 'mariadb';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIALS } from '../harness/credentials.js';
@@ -18,6 +22,7 @@ let proxy: TestProxy;
 const ID1 = 4101;
 const ID2 = 4102;
 const open: mysql.Connection[] = [];
+const openMaria: mariadb.Connection[] = [];
 
 async function root(port: number): Promise<mysql.Connection> {
   return mysql.createConnection({ host: '127.0.0.1', port, ...CREDENTIALS.root, multipleStatements: true });
@@ -44,6 +49,22 @@ async function client(opts: { database?: string } = {}): Promise<mysql.Connectio
   return c;
 }
 
+async function maria(opts: Partial<mariadb.ConnectionConfig> = {}, port = proxy.port): Promise<mariadb.Connection> {
+  const c = await mariadb.createConnection({ host: '127.0.0.1', port, ...CREDENTIALS.app, connectTimeout: 10_000, ...opts });
+  openMaria.push(c);
+  return c;
+}
+
+/** The error a promise rejects with, as clients report it. */
+async function failure(p: Promise<unknown>): Promise<{ errno?: number; sqlState?: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { errno?: number; sqlState?: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
 async function one<T>(c: mysql.Connection, sql: string): Promise<T> {
   const [rows] = await c.query<mysql.RowDataPacket[]>({ sql, rowsAsArray: true });
   return rows[0]![0] as T;
@@ -63,6 +84,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.end().catch(() => c.destroy())));
+  await Promise.all(openMaria.splice(0).map((c) => c.end().catch(() => c.destroy())));
 });
 
 afterAll(async () => {
@@ -183,5 +205,157 @@ describe('schemarouter', () => {
     expect(await one<number>(c, 'SELECT v FROM t')).toBe(7);
     const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW DATABASES', rowsAsArray: true });
     expect(rows.map((x) => String(x[0]))).toContain('shard_c');
+  });
+
+  it('a statement using databases on two shards is refused (ERR 1105), where it used to run on one of them', async () => {
+    const c = await client();
+    // the shard2 connection's own current database becomes shard_b; USE shard_a then moves the session to shard1 only
+    await c.query('USE shard_b');
+    await c.query('USE shard_a');
+    const cross = 'SELECT COUNT(*) FROM t WHERE v IN (SELECT v FROM shard_b.t)';
+    // on shard2 this would count shard_b.t against itself (3); it must not run anywhere
+    const err = await failure(c.query(cross));
+    expect(err.errno).toBe(1105);
+    expect(err.sqlState).toBe('HY000');
+    expect(err.message).toMatch(/different shards \('shard_b' on 'shard2', the current database on 'shard1'\)/);
+    const both = await failure(c.query('SELECT * FROM shard_a.t JOIN shard_b.t USING (v)'));
+    expect(both.errno).toBe(1105);
+    expect(both.message).toMatch(/'shard_a' on 'shard1', 'shard_b' on 'shard2'/);
+    // the server alone cannot run it either: the table of the other shard does not exist there
+    const direct = await root(s1.primary.port);
+    const d = await failure(direct.query('SELECT * FROM shard_a.t JOIN shard_b.t USING (v)'));
+    await direct.end();
+    expect(d.errno).toBe(1146);
+    // the session goes on, on the current database's shard
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+    const m = await maria({ database: 'shard_a' });
+    const me = await failure(m.query('SELECT * FROM t JOIN shard_b.t u USING (v)'));
+    expect(me.errno).toBe(1105);
+    expect(me.sqlState).toBe('HY000');
+    expect((await m.query('SELECT COUNT(*) AS n FROM t'))[0].n).toBe(2n);
+  });
+
+  it('the duplicate database `test` (on both shards) is refused: USE, a qualified name, a login', async () => {
+    const c = await client();
+    for (const sql of ['USE test', 'SELECT * FROM test.nothing']) {
+      const err = await failure(c.query(sql));
+      expect(err.errno).toBe(1105);
+      expect(err.message).toMatch(/database 'test' found on more than one shard \('shard1', 'shard2'\)/);
+    }
+    const login = await failure(client({ database: 'test' }));
+    expect(login.message).toMatch(/found on more than one shard/);
+    const m = await failure(maria({ database: 'test' }));
+    expect(m.message).toMatch(/found on more than one shard/);
+    expect(await one<number>(c, 'SELECT 1')).toBe(1);
+  });
+
+  it('allow_duplicates: a duplicate database is used on the current shard if it has it, else the first', async () => {
+    const p2 = await startTestProxy({
+      servers: [{ name: 'shard1', port: s1.primary.port }, { name: 'shard2', port: s2.primary.port }],
+      plugins: { schemarouter: { file: plugin, config: { allow_duplicates: true } } },
+      service: { router: 'schemarouter' },
+    });
+    try {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port: p2.port, ...CREDENTIALS.app });
+      open.push(c);
+      await c.query('USE test');
+      expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+      await c.query('USE shard_b');
+      await c.query('USE test');
+      expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID2);
+      expect(await one<string>(c, 'SELECT DATABASE()')).toBe('test');
+      const b = await mysql.createConnection({ host: '127.0.0.1', port: p2.port, ...CREDENTIALS.app, database: 'test' });
+      open.push(b);
+      expect(await one<number>(b, 'SELECT @@server_id')).toBe(ID1);
+    } finally {
+      await Promise.all(open.splice(0).map((x) => x.end().catch(() => x.destroy())));
+      await p2.stop();
+    }
+  });
+
+  it('an unknown database: USE and login give 1049 (42000) as the server does, with both clients', async () => {
+    const direct = await mysql.createConnection({ host: '127.0.0.1', port: s1.primary.port, ...CREDENTIALS.app });
+    const want = await failure(direct.query('USE no_such_db'));
+    await direct.end();
+    expect(want.errno).toBe(1049);
+    const c = await client();
+    await c.query('USE shard_b');
+    const got = await failure(c.query('USE no_such_db'));
+    expect([got.errno, got.sqlState, got.message]).toEqual([1049, '42000', want.message]);
+    expect(await one<string>(c, 'SELECT DATABASE()')).toBe('shard_b');
+    const m = await maria();
+    const mg = await failure(m.query('USE no_such_db'));
+    expect([mg.errno, mg.sqlState]).toEqual([1049, '42000']);
+    const login = await failure(client({ database: 'no_such_db' }));
+    const directLogin = await failure(mysql.createConnection({ host: '127.0.0.1', port: s1.primary.port, ...CREDENTIALS.app, database: 'no_such_db' }));
+    expect([login.errno, login.sqlState, login.message]).toEqual([directLogin.errno, directLogin.sqlState, directLogin.message]);
+    const ml = await failure(maria({ database: 'no_such_db' }));
+    expect(ml.errno).toBe(1049);
+  });
+
+  it('SHOW TABLES, SHOW TABLES FROM db, SELECT DATABASE() and prepared statements naming a shard\'s database, as on the server', async () => {
+    const d2 = await mysql.createConnection({ host: '127.0.0.1', port: s2.primary.port, ...CREDENTIALS.app, database: 'shard_b' });
+    const [wantTables] = await d2.query<mysql.RowDataPacket[]>({ sql: 'SHOW TABLES', rowsAsArray: true });
+    const [wantRows] = await d2.execute<mysql.RowDataPacket[]>('SELECT v FROM shard_b.t WHERE v <> ? ORDER BY v', ['b1']);
+    await d2.end();
+    const c = await client();
+    expect(await one<string | null>(c, 'SELECT DATABASE()')).toBeNull();
+    await c.query('USE shard_a');
+    const [fromB] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW TABLES FROM shard_b', rowsAsArray: true });
+    expect(fromB).toEqual(wantTables);
+    const [rows] = await c.execute<mysql.RowDataPacket[]>('SELECT v FROM shard_b.t WHERE v <> ? ORDER BY v', ['b1']);
+    expect(rows).toEqual(wantRows);
+    await c.query('USE shard_b');
+    const [tables] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW TABLES', rowsAsArray: true });
+    expect(tables).toEqual(wantTables);
+    const m = await maria({ database: 'shard_a' });
+    expect((await m.query('SELECT DATABASE() AS d'))[0].d).toBe('shard_a');
+    const mt = await m.query({ sql: 'SHOW TABLES FROM shard_b', rowsAsArray: true });
+    expect(mt.map((r: string[]) => r[0])).toEqual(wantTables.map((r) => r[0]));
+    const me = await m.execute('SELECT v FROM shard_b.t WHERE v <> ? ORDER BY v', ['b1']);
+    expect(me.map((r: { v: string }) => r.v)).toEqual(wantRows.map((r) => r.v));
+    // and the session's own shard after it
+    expect((await m.execute('SELECT COUNT(*) AS n FROM t WHERE v <> ?', ['zz']))[0].n).toBe(2n);
+  });
+
+  it('SHOW DATABASES in a multi-statement: every result merged, an error at a later statement reported', async () => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: proxy.port, ...CREDENTIALS.app, multipleStatements: true });
+    open.push(c);
+    const [results] = await c.query<mysql.RowDataPacket[][]>('SHOW DATABASES; SELECT @@server_id AS id');
+    expect(results).toHaveLength(2);
+    const names = results[0]!.map((r) => r.Database as string);
+    expect(names).toContain('shard_a');
+    expect(names).toContain('shard_b');
+    expect(names.filter((n) => n === 'test')).toHaveLength(1);
+    expect(results[1]!.map((r) => r.id).sort()).toEqual([ID1, ID2]);
+    const bad = 'SHOW DATABASES; SELECT * FROM no_such_table';
+    const direct = await mysql.createConnection({ host: '127.0.0.1', port: s1.primary.port, ...CREDENTIALS.app, multipleStatements: true });
+    const want = await failure(direct.query(bad));
+    await direct.end();
+    expect(want.errno).toBe(1046); // no database selected
+    const err = await failure(c.query(bad));
+    expect([err.errno, err.sqlState, err.message]).toEqual([want.errno, want.sqlState, want.message]);
+    expect(await one<number>(c, 'SELECT 7')).toBe(7);
+    const m = await maria({ multipleStatements: true });
+    const mr = await m.query('SHOW DATABASES; SELECT 1 AS one');
+    expect(mr).toHaveLength(2);
+    expect(mr[0].map((r: { Database: string }) => r.Database)).toContain('shard_b');
+    expect(mr[1]).toEqual([{ one: 1 }]);
+  });
+
+  it('text PREPARE naming another shard\'s database: runs there, and the session keeps both shards', async () => {
+    const c = await client();
+    await c.query('USE shard_a');
+    await c.query("PREPARE s FROM 'SELECT v, @@server_id AS id FROM shard_b.t WHERE v <> ? ORDER BY v'");
+    await c.query("SET @x = 'b1'");
+    const [rows] = await c.query<mysql.RowDataPacket[]>('EXECUTE s USING @x');
+    expect(rows).toEqual([{ v: 'b2', id: ID2 }, { v: 'b3', id: ID2 }]);
+    await c.query('DEALLOCATE PREPARE s');
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+    // shard2's connection is intact (a PREPARE sent to every shard failed on shard1 and cost the session shard2)
+    await c.query('USE shard_b');
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID2);
+    const err = await failure(c.query('EXECUTE s'));
+    expect(err.errno).toBe(1243); // deallocated, as on the server
   });
 });

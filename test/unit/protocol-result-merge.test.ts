@@ -1,8 +1,8 @@
 // host/protocol/result-merge.ts on replies built byte by byte: the union of several servers'
 // text result sets as one reply (schemarouter's SHOW DATABASES), in both EOF styles.
 import { describe, expect, it } from 'vitest';
-import { encodeEof, encodeErr, encodeOk } from '../../host/protocol/ok-err.js';
-import { mergeResultSets, parseResultSet } from '../../host/protocol/result-merge.js';
+import { decodeErr, encodeEof, encodeErr, encodeOk } from '../../host/protocol/ok-err.js';
+import { mergeResultSets, parseReply, parseResultSet } from '../../host/protocol/result-merge.js';
 import { packets as splitPackets } from '../../host/protocol/result-set.js';
 import { framePacket } from '../../host/protocol/writer.js';
 
@@ -116,5 +116,60 @@ describe('mergeResultSets', () => {
     expect(parseResultSet(full.subarray(0, full.length - 11), true)).toBeNull();
     const withErr = frame([Buffer.from([1]), colDef('Database'), lenencStr('x'), encodeErr({ code: 1317, sqlState: '70100' }, 'interrupted')]);
     expect(parseResultSet(withErr, true)).toBeNull();
+  });
+
+  for (const eof of [false, true]) {
+    it(`multi-result replies are merged result by result, chained by "more results" (DEPRECATE_EOF ${eof})`, () => {
+      // SHOW DATABASES; SELECT @@server_id; SET @a = 1 on two servers: two result sets and an OK each
+      const reply = (dbs: string[], id: string): Buffer => {
+        const p = [Buffer.from([1]), colDef('Database')];
+        if (!eof) p.push(encodeEof(AUTOCOMMIT | MORE_RESULTS));
+        for (const d of dbs) p.push(lenencStr(d));
+        p.push(eof ? deprecateEofEnd(AUTOCOMMIT | MORE_RESULTS) : encodeEof(AUTOCOMMIT | MORE_RESULTS));
+        p.push(Buffer.from([1]), colDef('@@server_id'));
+        if (!eof) p.push(encodeEof(AUTOCOMMIT | MORE_RESULTS));
+        p.push(lenencStr(id));
+        p.push(eof ? deprecateEofEnd(AUTOCOMMIT | MORE_RESULTS, 1) : encodeEof(AUTOCOMMIT | MORE_RESULTS, 1));
+        p.push(encodeOk({ status: AUTOCOMMIT }));
+        return frame(p);
+      };
+      const out = mergeResultSets([reply(['mysql', 'shard_a'], '1'), reply(['mysql', 'shard_b'], '2')], { inDeprecateEof: eof, outDeprecateEof: eof, firstSeq: 1 });
+      const parts = parseReply(out, eof)!;
+      expect(parts).toHaveLength(3);
+      const text = (rows: Buffer[]) => rows.map((r) => r.subarray(1).toString('utf8'));
+      expect(text(parts[0]!.set!.rows)).toEqual(['mysql', 'shard_a', 'shard_b']);
+      expect(parts[0]!.set!.status).toBe(AUTOCOMMIT | MORE_RESULTS);
+      expect(text(parts[1]!.set!.rows)).toEqual(['1', '2']);
+      expect(parts[1]!.set!.warnings).toBe(2);
+      expect(parts[1]!.set!.status).toBe(AUTOCOMMIT | MORE_RESULTS);
+      expect(parts[2]!.packet).toEqual(encodeOk({ status: AUTOCOMMIT }));
+      expect(seqs(out)).toEqual(Array.from({ length: seqs(out).length }, (_, i) => i + 1));
+    });
+  }
+
+  it('an ERR at a later result ends the merged reply there, after the results before it', () => {
+    const first = (status: number) => [Buffer.from([1]), colDef('Database'), lenencStr('x'), deprecateEofEnd(status)];
+    const err = encodeErr({ code: 1146, sqlState: '42S02' }, "Table 'x.t' doesn't exist");
+    const a = frame([...first(AUTOCOMMIT | MORE_RESULTS), Buffer.from([1]), colDef('c'), lenencStr('1'), deprecateEofEnd(AUTOCOMMIT)]);
+    const b = frame([...first(AUTOCOMMIT | MORE_RESULTS), err]);
+    const out = mergeResultSets([a, b], { inDeprecateEof: true, outDeprecateEof: true, firstSeq: 1 });
+    const parts = parseReply(out, true)!;
+    expect(parts).toHaveLength(2);
+    expect(parts[0]!.set!.status & MORE_RESULTS).toBe(MORE_RESULTS);
+    expect(parts[1]!.packet).toEqual(err);
+  });
+
+  it('results the servers answered differently end in ERR 1105 instead of a wrong merge', () => {
+    const set = (more: boolean) => [Buffer.from([1]), colDef('Database'), lenencStr('x'), deprecateEofEnd(AUTOCOMMIT | (more ? MORE_RESULTS : 0))];
+    const a = frame([...set(true), encodeOk({ status: AUTOCOMMIT })]);
+    const b = frame(set(false));
+    const out = mergeResultSets([a, b], { inDeprecateEof: true, outDeprecateEof: true, firstSeq: 1 });
+    const parts = parseReply(out, true)!;
+    expect(parts).toHaveLength(2);
+    expect(parts[0]!.set!.status & MORE_RESULTS).toBe(MORE_RESULTS);
+    const e = decodeErr(parts[1]!.packet!);
+    expect(e.code).toBe(1105);
+    expect(e.sqlState).toBe('HY000');
+    expect(e.message).toMatch(/different numbers of results/);
   });
 });
