@@ -25,6 +25,7 @@ export class SessionState<T> extends SessionStateBase {
   /** The value for the session; traps if there is none (check `has`, or use getOr). */
   get(sessionId: u32): T { return this.map.get(sessionId); }
 
+  /** Note: `fallback` is evaluated by the caller every time; for an object, prefer has() ? get() : new. */
   getOr(sessionId: u32, fallback: T): T {
     return this.map.has(sessionId) ? this.map.get(sessionId) : fallback;
   }

@@ -99,7 +99,8 @@ class HintRouter extends Router {
   }
 
   route(stmt: Statement, servers: ServerTable, decision: RouteDecision): void {
-    const info = sessions.getOr(stmt.sessionId, new SessionInfo());
+    // Not getOr(id, new SessionInfo()): its argument would allocate on every statement.
+    const info = sessions.has(stmt.sessionId) ? sessions.get(stmt.sessionId) : new SessionInfo();
     this.decide(stmt, servers, decision, info);
     if (decision.target == Target.SERVER) info.last = <i32>decision.serverIndex;
     else if (decision.target == Target.KEEP && stmt.currentServer >= 0) info.last = stmt.currentServer;

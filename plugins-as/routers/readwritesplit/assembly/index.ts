@@ -110,7 +110,8 @@ class ReadWriteSplit extends Router {
   }
 
   route(stmt: Statement, servers: ServerTable, decision: RouteDecision): void {
-    const info = sessions.getOr(stmt.sessionId, new SessionInfo());
+    // Not getOr(id, new SessionInfo()): its argument would allocate on every statement.
+    const info = sessions.has(stmt.sessionId) ? sessions.get(stmt.sessionId) : new SessionInfo();
     this.decide(stmt, servers, decision, info);
     // Remember where it went, for `route to last`.
     if (decision.target == Target.SERVER) info.last = <i32>decision.serverIndex;

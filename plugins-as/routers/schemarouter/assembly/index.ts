@@ -171,7 +171,8 @@ class SchemaRouter extends Router {
   }
 
   route(stmt: Statement, servers: ServerTable, decision: RouteDecision): void {
-    const info = sessions.getOr(stmt.sessionId, new SessionInfo());
+    // Not getOr(id, new SessionInfo()): its argument would allocate on every statement.
+    const info = sessions.has(stmt.sessionId) ? sessions.get(stmt.sessionId) : new SessionInfo();
     const cmd = stmt.command;
     if (cmd == COM_INIT_DB) {
       this.use(stmt.sql, stmt, servers, decision, info);
