@@ -13,10 +13,11 @@
 //   BENCH_WORKERS=auto   wasmscale `workers:` settings to measure, e.g. auto,1,2 (the first is
 //                        the one in the main table)
 //   BENCH_JSON=file      also write every run's figures as JSON
+//   BENCH_PROXY_CPUS=1   pin the proxies (pipe and wasmscale) to these CPUs, the rest elsewhere
 import { writeFile } from 'node:fs/promises';
 import { CREDENTIALS, SBTEST, startDatabase } from './lib/database.js';
 import { machine } from './lib/machine.js';
-import { loadAverage, median, sumCpuTimes } from './lib/proc.js';
+import { loadAverage, median, pinProxy, pinRest, sumCpuTimes } from './lib/proc.js';
 import { pointSelect, prepare, sysbenchVersion, type SysbenchTarget } from './lib/sysbench.js';
 import { checkBuilt, startNaivePipe, startWasmscale } from './lib/wasmscale.js';
 
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
   }
   checkBuilt();
 
+  const pinning = pinRest();
+  log(pinning);
   log('starting a private mariadbd ...');
   const db = await startDatabase(2300);
   const stops: (() => Promise<void>)[] = [() => db.stop()];
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
     const pipe = await startNaivePipe(db.port);
     stops.unshift(() => pipe.stop());
     targets.push({ name: 'pipe', port: pipe.port, pids: [pipe.child.pid] });
+    pinProxy([pipe.child.pid]);
     for (const w of WORKERS) {
       const ws = await startWasmscale({
         backendPort: db.port,
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
       });
       stops.unshift(() => ws.stop());
       const pids = await ws.pids();
+      pinProxy(pids);
       targets.push({ name: `wasmscale:${w}`, port: ws.port, pids });
       log(`wasmscale workers=${w} on port ${ws.port} (pids ${pids.join(', ')})`);
     }
@@ -133,7 +138,7 @@ async function main(): Promise<void> {
     out.push(machine(db.version));
     const loads = runs.map((r) => r.load);
     out.push(`- 1-minute load average during the runs: ${Math.min(...loads).toFixed(1)} – ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}; 2.0 = both cores busy)`);
-    out.push(`- sysbench oltp_point_select, 1 table × 10,000 rows, ${TIME} s per run, median of ${REPS}; wasmscale workers: ${WORKERS[0]}, log level warn`);
+    out.push(`- sysbench oltp_point_select, 1 table × 10,000 rows, ${TIME} s per run, median of ${REPS}; wasmscale workers: ${WORKERS[0]}, log level warn; ${pinning}`);
     out.push('');
     out.push('| mode | threads | direct QPS | pipe QPS | wasmscale QPS | wasmscale/pipe | wasmscale/direct |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');

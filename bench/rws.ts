@@ -25,6 +25,7 @@
 //   BENCH_RWS_CONFIG={}  readwritesplit plugin config as JSON (MaxScale names), e.g. {"master_accept_reads":true}
 //   BENCH_PLUGIN=file    a prebuilt readwritesplit .wasm (default: built now into a temp dir)
 //   BENCH_JSON=file      also write every run's figures as JSON
+//   BENCH_PROXY_CPUS=1   pin the proxies (pipe and wasmscale) to these CPUs, the rest elsewhere
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -33,7 +34,7 @@ import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { CREDENTIALS, SBTEST, startDatabase } from './lib/database.js';
 import { machine } from './lib/machine.js';
-import { loadAverage, median, sleep, sumCpuTimes } from './lib/proc.js';
+import { loadAverage, median, pinProxy, pinRest, sleep, sumCpuTimes } from './lib/proc.js';
 import { oltpPrepare, oltpRun, sysbenchVersion, type OltpOptions, type SysbenchTarget } from './lib/sysbench.js';
 import { CLI, REPO, checkBuilt, startNaivePipe, startWasmscale } from './lib/wasmscale.js';
 
@@ -134,6 +135,8 @@ async function main(): Promise<void> {
   const plugin = pluginFile();
   const plugins = { rws: { file: plugin.file, config: RWS_CONFIG } };
 
+  const pinning = pinRest();
+  log(pinning);
   log('starting a private primary and 2 GTID replicas ...');
   const db = await startDatabase(2300, [], 2);
   const stops: (() => Promise<void>)[] = [() => db.stop(), async () => plugin.cleanup()];
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     const pipe = await startNaivePipe(db.port);
     stops.unshift(() => pipe.stop());
     log(`naive pipe on port ${pipe.port} -> primary ${db.port}`);
+    pinProxy([pipe.child.pid]);
 
     const ws = await startWasmscale({
       servers: servers.map((s, i) => ({ name: `db${i + 1}`, port: s.port })),
@@ -176,6 +180,7 @@ async function main(): Promise<void> {
     });
     stops.unshift(() => ws.stop());
     const wsPids = await ws.pids();
+    pinProxy(wsPids);
     log(`wasmscale (readwritesplit.wasm, workers ${WORKERS}) on port ${ws.port} (pids ${wsPids.join(', ')})`);
 
     // The monitor must have found the roles: a read through the proxy lands on a replica.
@@ -268,7 +273,7 @@ async function main(): Promise<void> {
     const loads = runs.map((r) => r.load);
     out.push(`- 1-minute load average during the runs: ${Math.min(...loads).toFixed(1)} – ${Math.max(...loads).toFixed(1)} (median ${median(loads).toFixed(1)}; ${availableParallelism()}.0 = all cores busy)`);
     out.push(`- primary + 2 GTID replicas (private mariadbd each); sysbench ${TABLES} tables × ${TABLE_SIZE} rows, ${TIME} s per run, median of ${REPS}, targets interleaved`);
-    out.push(`- direct and pipe: the primary; wasmscale: workers ${WORKERS}, log level warn, readwritesplit.wasm (config ${JSON.stringify(RWS_CONFIG)}), mariadbmon over the 3 servers (monitor_interval 1 s)`);
+    out.push(`- direct and pipe: the primary; wasmscale: workers ${WORKERS}, log level warn, readwritesplit.wasm (config ${JSON.stringify(RWS_CONFIG)}), mariadbmon over the 3 servers (monitor_interval 1 s); ${pinning}`);
     out.push('');
     out.push('QPS (TPS in brackets), median; wasmscale/pipe target ≥ 0.9x:');
     out.push('');

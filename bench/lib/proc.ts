@@ -1,7 +1,8 @@
 // Child processes for the benchmarks: start one, wait for a line on its stdout, stop it; read
 // a process's resident memory from /proc.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 export interface Child {
   readonly proc: ChildProcess;
@@ -111,4 +112,29 @@ export function median(xs: number[]): number {
   const n = s.length;
   if (n === 0) return NaN;
   return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/**
+ * BENCH_PROXY_CPUS=1 (a taskset CPU list): the proxies under test run on those CPUs and
+ * everything else this benchmark starts (mariadbd, sysbench, this process) on the others, so a
+ * proxy's throughput is not decided by how the scheduler interleaves it with the database. Unset:
+ * no pinning. Call pinRest() before starting anything, pinProxy() on each proxy's pids.
+ */
+export const PROXY_CPUS = process.env.BENCH_PROXY_CPUS ?? '';
+
+function taskset(cpus: string, pid: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+export function pinRest(): string {
+  if (!PROXY_CPUS) return 'no CPU pinning';
+  const proxy = new Set(PROXY_CPUS.split(',').map(Number));
+  const rest = Array.from({ length: availableParallelism() }, (_, i) => i).filter((i) => !proxy.has(i));
+  if (rest.length === 0) throw new Error(`BENCH_PROXY_CPUS=${PROXY_CPUS} leaves no CPU for the database and sysbench`);
+  taskset(rest.join(','), process.pid);
+  return `proxies pinned to CPU ${PROXY_CPUS}; mariadbd, sysbench and the benchmark to CPU ${rest.join(',')}`;
+}
+
+export function pinProxy(pids: number[]): void {
+  if (PROXY_CPUS) for (const pid of pids) taskset(PROXY_CPUS, pid);
 }
