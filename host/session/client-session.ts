@@ -20,24 +20,18 @@ import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
 import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
-import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
+import type { RouteDecision, RouterSession, SessionView } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
 import { meansConnectionLost } from './connection-errors.js';
 import { reopenTarget } from './primary-follow.js';
 import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
 import { SessionGtid } from './gtid-tracking.js';
+import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { CLASSIFIED_BEGIN, CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
+import type { MultiOp, Outcome } from './multi-op.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
-const enum Phase {
-  Handshake,
-  Authenticating,
-  Command,
-  Closed,
-}
-
-const EMPTY: Buffer = Buffer.alloc(0);
-const ROUTER_REFUSED = { code: 1105, sqlState: 'HY000' } as const;
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
 const MAX_HANDSHAKE_PACKET = 64 * 1024;
 
@@ -45,120 +39,87 @@ export interface SessionHooks {
   onClose(session: ClientSession): void;
 }
 
-/**
- * One client connection: handshake and authentication by the proxy, then the command loop.
- * Commands are forwarded as framed (zero-copy for single packets); replies are forwarded chunk
- * by chunk while a ReplyTracker marks where each ends. Commands the proxy answers itself (KILL,
- * COM_CHANGE_USER) wait until earlier replies are complete.
- */
-/** A command that involves several connections or the proxy itself (session command, prepare, replay). */
-interface MultiOp {
-  /** Replies still expected, per connection. */
-  readonly waiting: Map<BackendLink, number>;
-  /** Outcomes of the replies, in arrival order per connection. */
-  readonly outcomes: Map<BackendLink, Outcome[]>;
-  readonly done: () => void;
-}
-
-/** How one connection answered one command of a MultiOp. */
-interface Outcome {
-  ok: boolean;
-  errorCode: number;
-  /** The bytes of a collected reply. */
-  reply: Buffer | null;
-  affectedRows: number;
-  resultSet: boolean;
-}
-
-/** MaxScale's max_sescmd_history default. */
-const HISTORY_LIMIT = 50;
-/** How often delayed_retry asks the router again. */
-const RETRY_STEP_MS = 250;
-/** Bytes of a reply kept for filters that read result sets; the rest is not shown to them. */
-const TEE_LIMIT = 2 * 1024 * 1024;
-/** Kind.BEGIN of host/classify (a statement that opens a transaction). */
-const CLASSIFIED_BEGIN = 4;
-/** Kind.READ of host/classify. */
-const CLASSIFIED_READ = 1;
-/** Kind.SESSION_WRITE of host/classify. */
-const CLASSIFIED_SESSION_WRITE = 3;
-/** ER_BAD_DB_ERROR: "Unknown database". */
-const ER_BAD_DB = 1049;
 const TRX_ACTIVE = 1;
 const TRX_READ_ONLY = 2;
 const TRX_AUTOCOMMIT = 4;
 /** Bits 0-2 are known (the host tracks them): without it, trx = 0 would read as "unknown". */
 const TRX_TRACKED = 8;
 
-export class ClientSession implements SessionView, LinkOwner {
+/**
+ * One client connection: handshake and authentication by the proxy, then the command loop.
+ * Commands are forwarded as framed (zero-copy for single packets); replies are forwarded chunk
+ * by chunk while a ReplyTracker marks where each ends. Commands the proxy answers itself (KILL,
+ * COM_CHANGE_USER) wait until earlier replies are complete.
+ */
+export class ClientSession implements SessionView, LinkOwner, SessionCore {
   user = '';
   database: string | null = null;
   readonly clientAddress: string;
   readonly service: string;
 
-  private phase = Phase.Handshake;
-  private readonly framer: PacketFramer;
-  private readonly scramble = newScramble();
-  private clientCaps = 0;
-  private stage1: Buffer | null = null;
+  phase = Phase.Handshake;
+  readonly framer: PacketFramer;
+  readonly scramble = newScramble();
+  clientCaps = 0;
+  stage1: Buffer | null = null;
   /** Open backend connections by server name. */
-  private readonly links = new Map<string, BackendLink>();
+  readonly links = new Map<string, BackendLink>();
   /** The connection opened at login: the session ends with it (as with MaxScale's defaults). */
-  private main: BackendLink | null = null;
+  main: BackendLink | null = null;
   /** Server of the main connection (kept while it is being reopened: master_reconnection). */
-  private mainName: string | null = null;
+  mainName: string | null = null;
   /** mainName was the primary when the main connection opened: it is reopened on the primary of the moment. */
-  private mainOnPrimary = false;
+  mainOnPrimary = false;
   /** An autocommit read in flight on a connection other than the main one (retried on loss). */
-  private readonly retry: { link: BackendLink | null; payload: Buffer; clientStmtId: number; kind: ReplyKind; seq: number } = {
+  readonly retry: RetryableRead = {
     link: null, payload: EMPTY, clientStmtId: 0, kind: 1 as ReplyKind, seq: 0,
   };
-  private login: BackendLogin | null = null;
-  private readonly history = new SessionHistory(HISTORY_LIMIT);
-  private readonly stmts = new PreparedStatements();
-  private op: MultiOp | null = null;
+  login: BackendLogin | null = null;
+  readonly history = new SessionHistory(HISTORY_LIMIT);
+  readonly stmts = new PreparedStatements();
+  op: MultiOp | null = null;
   /** The open transaction, kept while transaction_replay is on. */
-  private trx: TrxLog | null = null;
+  trx: TrxLog | null = null;
   /** A transaction is being replayed on a new connection. */
-  private replaying = false;
+  replaying = false;
   /** A replay failed while the client was idle: its next command gets this error, then the session ends. */
-  private failureForNext: string | null = null;
+  failureForNext: string | null = null;
   /** causal_reads: the session's last write's GTID (set up with the client's capabilities). */
-  private gtid = new SessionGtid('none', 0);
+  gtid = new SessionGtid('none', 0);
   /** Server status of the last reply forwarded (transaction state). */
-  private serverStatus: number = Status.AUTOCOMMIT;
-  private routerSession: RouterSession | null = null;
-  private filterSessions: FilterSession[] = [];
+  serverStatus: number = Status.AUTOCOMMIT;
+  routerSession: RouterSession | null = null;
+  filterSessions: FilterSession[] = [];
   /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
-  private replyFilters: FilterSession[] = [];
+  replyFilters: FilterSession[] = [];
   /** Filters that read result sets (on_result), in reply order. */
-  private resultFilters: FilterSession[] = [];
+  resultFilters: FilterSession[] = [];
   /** The reply being kept for them (its connection and chunks), a bounded prefix. */
-  private teeLink: BackendLink | null = null;
-  private teeChunks: Buffer[] = [];
-  private teeBytes = 0;
-  private teeBinary = false;
-  private readonly classified = new ClassifyResult();
-  private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
-  private infile = false;
-  private busy = false;
+  teeLink: BackendLink | null = null;
+  teeChunks: Buffer[] = [];
+  teeBytes = 0;
+  teeBinary = false;
+  readonly classified = new ClassifyResult();
+  readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
+  infile = false;
+  busy = false;
   private backlog: FramedPacket[] = [];
-  private waiter: ((p: FramedPacket) => void) | null = null;
-  private lastCmdSeq = 0;
-  private handshakeTimer: NodeJS.Timeout | null = null;
+  waiter: ((p: FramedPacket) => void) | null = null;
+  lastCmdSeq = 0;
+  handshakeTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private partialTimer: NodeJS.Timeout | null = null;
-  private clientPausedForBackend = false;
-  private backendPausedForClient = false;
+  clientPausedForBackend = false;
+  backendPausedForClient = false;
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
-    private readonly ctx: ServiceContext,
+    readonly socket: net.Socket,
+    readonly ctx: ServiceContext,
     private readonly hooks: SessionHooks,
     handshakeTimeoutMs: number,
     /** Set when the socket reads into a reused buffer (onread): chunks are then only borrowed. */
-    private readonly reads: ReadBuffer | null = null,
+    readonly reads: ReadBuffer | null = null,
   ) {
     this.service = ctx.name;
     this.clientAddress = socket.remoteAddress ?? 'unknown';
@@ -208,9 +169,9 @@ export class ClientSession implements SessionView, LinkOwner {
     this.socket.resume();
   }
 
-  private advertised = 0;
+  advertised = 0;
   private readonly onPacketBound = (p: FramedPacket): boolean => this.onPacket(p);
-  private readonly statement: { -readonly [K in keyof Statement]: Statement[K] } = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '' };
+  readonly statement: MutableStatement = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '' };
   private firstSeq = -1;
 
   // ---- input ---------------------------------------------------------------------------------
@@ -286,7 +247,7 @@ export class ClientSession implements SessionView, LinkOwner {
     return this.onCommand(p);
   }
 
-  private drainBacklog(): void {
+  drainBacklog(): void {
     while (this.backlog.length > 0 && !this.busy && this.phase === Phase.Command) {
       if (!this.onCommand(this.backlog.shift()!)) break;
     }
@@ -498,7 +459,7 @@ export class ClientSession implements SessionView, LinkOwner {
     this.infileLink = link;
   }
 
-  private infileLink: BackendLink | null = null;
+  infileLink: BackendLink | null = null;
 
   linkUnexpected(link: BackendLink, firstByte: number): void {
     // The server speaks unasked only to say it is closing (e.g. wait_timeout); the client gets it.
@@ -813,7 +774,7 @@ export class ClientSession implements SessionView, LinkOwner {
     this.sendPacket(encodeErr(ROUTER_REFUSED, message), (p.lastSeq + 1) & 0xff);
   }
 
-  private retryDeadline: number | null = null;
+  retryDeadline: number | null = null;
 
   private trxBits(): number {
     const st = this.serverStatus;
@@ -1405,7 +1366,7 @@ export class ClientSession implements SessionView, LinkOwner {
    * filters and the router see the new SQL); a block answers the client with the filter's ERR
    * (nothing, for a command that has no reply) and returns true.
    */
-  private runFilters(stmt: { -readonly [K in keyof Statement]: Statement[K] }, lastSeq: number, hasReply: boolean): boolean {
+  private runFilters(stmt: MutableStatement, lastSeq: number, hasReply: boolean): boolean {
     for (const f of this.filterSessions) {
       const v = f.statement(stmt);
       if (v === null) continue;
@@ -1424,7 +1385,7 @@ export class ClientSession implements SessionView, LinkOwner {
     return false;
   }
 
-  private writeTo(link: BackendLink, p: FramedPacket): void {
+  writeTo(link: BackendLink, p: FramedPacket): void {
     let ok: boolean;
     if (p.raw) ok = link.write(p.raw);
     else {
@@ -1447,7 +1408,7 @@ export class ClientSession implements SessionView, LinkOwner {
    * Runs a command the proxy handles itself (or a routed command that must wait), after every
    * earlier reply has been forwarded. `run` gets the packet (a private copy when it had to wait).
    */
-  private runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
+  runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
     if (this.pendingReplies() > 0 || this.op) {
       this.busy = true;
       const packet = copyPacket(p);
@@ -1467,7 +1428,7 @@ export class ClientSession implements SessionView, LinkOwner {
     return true;
   }
 
-  private deferred: { packet: FramedPacket; run: (p: FramedPacket) => Promise<void> } | null = null;
+  deferred: DeferredCommand | null = null;
 
   private async kill(id: number, query: boolean): Promise<void> {
     if (id === this.id && !query) {
@@ -1562,22 +1523,22 @@ export class ClientSession implements SessionView, LinkOwner {
 
   // ---- output and teardown --------------------------------------------------------------------
 
-  private replySeq(): number {
+  replySeq(): number {
     return (this.lastCmdSeq + 1) & 0xff;
   }
 
-  private sendPacket(payload: Buffer, seq: number): void {
+  sendPacket(payload: Buffer, seq: number): void {
     if (!this.closed) this.socket.write(framePacket(payload, seq).bytes);
   }
 
   /** Sends an ERR packet and closes the session. */
-  private fail(spec: ErrorSpec, message: string, seq: number): void {
+  fail(spec: ErrorSpec, message: string, seq: number): void {
     if (this.closed) return;
     if (!this.socket.destroyed && this.socket.writable) this.socket.end(framePacket(encodeErr(spec, message), seq).bytes);
     this.close();
   }
 
-  private internalError(err: unknown): void {
+  internalError(err: unknown): void {
     const message = err instanceof ProtocolError ? err.message : (err as Error)?.stack ?? String(err);
     this.ctx.log.error({ session: this.id, err: message }, 'session failed');
     this.fail(Er.HANDSHAKE, 'Internal proxy error', 1);
@@ -1586,13 +1547,13 @@ export class ClientSession implements SessionView, LinkOwner {
   private logged = new Set<string>();
 
   /** Each kind of bad event is logged once per session so a misbehaving client cannot flood the log. */
-  private logOnce(msg: string, fields: Record<string, unknown>): void {
+  logOnce(msg: string, fields: Record<string, unknown>): void {
     if (this.logged.has(msg)) return;
     this.logged.add(msg);
     this.ctx.log.warn({ session: this.id, client: this.clientAddress, user: this.user || undefined, ...fields }, msg);
   }
 
-  private armIdleTimer(): void {
+  armIdleTimer(): void {
     const ms = this.ctx.settings.idleTimeoutMs;
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
@@ -1630,18 +1591,6 @@ export class ClientSession implements SessionView, LinkOwner {
     this.replyFilters = [];
     this.hooks.onClose(this);
   }
-}
-
-/** A command a filter rewrote: sent as a fresh packet (split if it reaches 16 MiB). */
-function rewrittenPacket(payload: Buffer): FramedPacket {
-  return { seq: 0, lastSeq: Math.floor(payload.length / 0xffffff) & 0xff, payload, raw: null };
-}
-
-/** A private copy; payload stays a view of raw (mapStatement edits the payload, writeTo sends raw). */
-function copyPacket(p: FramedPacket): FramedPacket {
-  if (!p.raw) return { seq: p.seq, lastSeq: p.lastSeq, payload: Buffer.from(p.payload), raw: null };
-  const raw = Buffer.from(p.raw);
-  return { seq: p.seq, lastSeq: p.lastSeq, payload: raw.subarray(4), raw };
 }
 
 /** The router named a server the service does not have. */
