@@ -29,7 +29,7 @@ import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, 
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
 import { CLASSIFIED_BEGIN, CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
-import type { MultiOp, Outcome } from './multi-op.js';
+import { multi, type MultiOp, type Outcome } from './multi-op.js';
 import type { BackendServer, ServiceContext } from './service-context.js';
 
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
@@ -889,7 +889,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     } catch {
       return primary.name;
     }
-    const res = await this.multi(new Map([[rl, 1]]), () => {
+    const res = await multi(this, new Map([[rl, 1]]), () => {
       rl.expect(1 /* ReplyKind.Result */, ReplyMode.Discard);
       this.writeTo(rl, rewrittenPacket(wait));
     });
@@ -902,7 +902,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   private async primaryValue(primary: string, query: Buffer): Promise<string | null> {
     const link = this.links.get(primary) ?? (await this.connectLink(primary).catch(() => null));
     if (!link || this.closed) return null;
-    const out = await this.multi(new Map([[link, 1]]), () => {
+    const out = await multi(this, new Map([[link, 1]]), () => {
       link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
       this.writeTo(link, rewrittenPacket(query));
     });
@@ -1014,23 +1014,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
   }
 
-  /** Runs `send` for the given connections and waits for the replies it announced. */
-  private multi(expected: Map<BackendLink, number>, send: () => void): Promise<MultiOp['outcomes']> {
-    return new Promise((resolve) => {
-      const op: MultiOp = {
-        waiting: expected,
-        outcomes: new Map(),
-        done: () => {
-          if (this.op === op) this.op = null;
-          resolve(op.outcomes);
-        },
-      };
-      this.op = op;
-      send();
-      if (expected.size === 0) op.done();
-    });
-  }
-
   /**
    * A command that changes session state (router said "all", or COM_INIT_DB & co): it runs on
    * every open connection and goes into the history; the client gets the main connection's
@@ -1047,7 +1030,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     const targets = [...this.links.values()];
     this.lastCmdSeq = p.lastSeq;
     this.routerSession?.opStarted?.(answering.name);
-    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
+    const outcomes = await multi(this, new Map(targets.map((l) => [l, 1])), () => {
       for (const l of targets) {
         let pk = p;
         if (cmd === Com.STMT_RESET) {
@@ -1105,7 +1088,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
     if (links.length === 0) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), (p.lastSeq + 1) & 0xff);
     this.lastCmdSeq = p.lastSeq;
-    const outcomes = await this.multi(new Map(links.map((l) => [l, 1])), () => {
+    const outcomes = await multi(this, new Map(links.map((l) => [l, 1])), () => {
       for (const l of links) {
         l.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
         this.writeTo(l, p);
@@ -1132,7 +1115,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     if (!answering || this.closed) return;
     const targets = [...this.links.values()];
     this.lastCmdSeq = p.lastSeq;
-    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
+    const outcomes = await multi(this, new Map(targets.map((l) => [l, 1])), () => {
       for (const l of targets) {
         l.expect(2 /* ReplyKind.Prepare */, ReplyMode.Collect);
         this.writeTo(l, p);
@@ -1212,7 +1195,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     // One at a time: a connection's reply modes must not mix inside one chunk (BackendLink).
     const got: Outcome[] = [];
     for (const e of entries) {
-      const outcomes = await this.multi(new Map([[link, 1]]), () => {
+      const outcomes = await multi(this, new Map([[link, 1]]), () => {
         link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
         this.writeTo(link, rewrittenPacket(e.payload));
       });
@@ -1282,7 +1265,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
         // One statement at a time: each collected reply must hold exactly its own bytes.
         const got: Outcome[] = [];
         for (const x of done) {
-          const outcomes = await this.multi(new Map([[link, 1]]), () => {
+          const outcomes = await multi(this, new Map([[link, 1]]), () => {
             link.expect(x.kind, ReplyMode.Collect);
             this.writeTo(link, rewrittenPacket(this.forLink(x.payload, link)));
           });

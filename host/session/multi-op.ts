@@ -1,5 +1,6 @@
 // A command that involves several connections or the proxy itself, and the wait for its replies.
 import type { BackendLink } from './backend-link.js';
+import type { SessionCore } from './session-core.js';
 
 /** A command that involves several connections or the proxy itself (session command, prepare, replay). */
 export interface MultiOp {
@@ -18,4 +19,21 @@ export interface Outcome {
   reply: Buffer | null;
   affectedRows: number;
   resultSet: boolean;
+}
+
+/** Runs `send` for the given connections and waits for the replies it announced. */
+export function multi(s: SessionCore, expected: Map<BackendLink, number>, send: () => void): Promise<MultiOp['outcomes']> {
+  return new Promise((resolve) => {
+    const op: MultiOp = {
+      waiting: expected,
+      outcomes: new Map(),
+      done: () => {
+        if (s.op === op) s.op = null;
+        resolve(op.outcomes);
+      },
+    };
+    s.op = op;
+    send();
+    if (expected.size === 0) op.done();
+  });
 }
