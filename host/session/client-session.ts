@@ -28,9 +28,10 @@ import { reopenTarget } from './primary-follow.js';
 import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_BEGIN, CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
 import { multi, type MultiOp, type Outcome } from './multi-op.js';
-import type { BackendServer, ServiceContext } from './service-context.js';
+import type { ServiceContext } from './service-context.js';
 
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
 const MAX_HANDSHAKE_PACKET = 64 * 1024;
@@ -357,7 +358,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
           be.destroy();
           return false;
         }
-        this.attachLink(be, server);
+        attachLink(this, be, server);
         this.routerSession.connected(name);
         return true;
       } catch (err) {
@@ -375,30 +376,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     this.logOnce('no backend reachable', { errors });
     this.fail(Er.NO_BACKEND, `Could not connect to any server of service '${this.service}': ${errors.join('; ')}`, seq);
     return false;
-  }
-
-  /** Makes `be` one of the session's connections (the main one if it is the first). */
-  private attachLink(be: BackendConnection, server: BackendServer): BackendLink {
-    const link = new BackendLink(be, server, this);
-    this.links.set(server.name, link);
-    if (!this.main && (this.mainName === null || this.mainName === server.name || this.mainTarget() === server.name)) {
-      this.main = link;
-      this.mainName = server.name;
-      this.mainOnPrimary = server.role === 'primary';
-    }
-    be.socket.on('drain', () => {
-      if (this.clientPausedForBackend) {
-        this.clientPausedForBackend = false;
-        if (!this.busy) this.socket.resume();
-      }
-    });
-    be.onClose = (_hadError, err) => this.onLinkClose(link, err);
-    return link;
-  }
-
-  /** Where the main connection is reopened: its server, or the primary of now if it was on the primary. */
-  private mainTarget(): string | null {
-    return this.mainName === null ? null : reopenTarget(this.mainName, this.mainOnPrimary, this.ctx.servers());
   }
 
   // ---- LinkOwner: what the connections report --------------------------------------------------
@@ -512,7 +489,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       info.rows = end.rows;
       for (const f of this.replyFilters) f.reply(info);
     }
-    if (this.deferred && this.pendingReplies() === 0) {
+    if (this.deferred && pendingReplies(this) === 0) {
       const d = this.deferred;
       this.deferred = null;
       // We are inside the tracker's feed(): run the deferred command once that returns (the
@@ -546,19 +523,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     for (const f of this.resultFilters) f.result(rows, { server: link.name, binary, truncated: cut });
   }
 
-  private pendingReplies(): number {
-    let n = 0;
-    for (const l of this.links.values()) n += l.pending;
-    return n;
-  }
-
-  /** The connection a reply is being received from (for KILL QUERY and errors), or null. */
-  private busyLink(): BackendLink | null {
-    for (const l of this.links.values()) if (l.pending > 0) return l;
-    return null;
-  }
-
-  private onLinkClose(link: BackendLink, err: Error | undefined): void {
+  onLinkClose(link: BackendLink, err: Error | undefined): void {
     if (this.closed || this.links.get(link.name) !== link) return;
     const replay = this.canReplay(link);
     this.links.delete(link.name);
@@ -620,7 +585,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     if (r.clientStmtId !== 0) payload.writeUInt32LE(r.clientStmtId, 1);
     this.ctx.log.info({ session: this.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
     const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
-    if (this.op || this.otherPending(main) || !main.forwardingOnly) {
+    if (this.op || otherPending(this, main) || !main.forwardingOnly) {
       this.runProxyCommand(again, async (pk) => void this.sendTo(main, pk, r.kind));
     } else {
       this.sendTo(main, again, r.kind);
@@ -684,7 +649,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     if (cmd === Com.STMT_CLOSE || cmd === Com.STMT_SEND_LONG_DATA) {
       // No reply: the command goes to every connection that has the statement, id rewritten.
       // A client may pipeline them behind a reply, so keep the order behind pending replies.
-      if (this.op || !this.onlyForwarding()) return this.runProxyCommand(p, (pk) => Promise.resolve(this.statementToAll(pk)));
+      if (this.op || !onlyForwarding(this)) return this.runProxyCommand(p, (pk) => Promise.resolve(this.statementToAll(pk)));
       this.statementToAll(p);
       return true;
     }
@@ -756,7 +721,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
         const server = decision.kind === 'server' ? decision.server : null;
         if (server !== null && !this.links.has(server)) {
           try {
-            await this.connectLink(server);
+            await connectLink(this, server);
           } catch (err) {
             message = (err as Error).message;
             continue;
@@ -779,12 +744,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   private trxBits(): number {
     const st = this.serverStatus;
     return TRX_TRACKED | (st & Status.IN_TRANS ? TRX_ACTIVE : 0) | (st & Status.IN_TRANS_READONLY ? TRX_READ_ONLY : 0) | (st & Status.AUTOCOMMIT ? TRX_AUTOCOMMIT : 0);
-  }
-
-  /** True when no connection but the forwarding kind of reply is pending (the fast path may go on). */
-  private onlyForwarding(): boolean {
-    for (const l of this.links.values()) if (!l.forwardingOnly) return false;
-    return true;
   }
 
   /**
@@ -825,11 +784,11 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     if (this.needsCausalWait(target, cmd)) {
       return this.runProxyCommand(p, async (pk) => {
         const where = await this.causalTarget(target);
-        const l = this.links.get(where) ?? (await this.openLink(where));
+        const l = this.links.get(where) ?? (await openLink(this, where));
         if (l && !this.closed) this.sendTo(l, pk, kind);
       });
     }
-    if (link && !this.op && this.onlyForwarding() && !this.otherPending(link)) {
+    if (link && !this.op && onlyForwarding(this) && !otherPending(this, link)) {
       return this.sendTo(link, p, kind);
     }
     return this.runProxyCommand(p, async (pk) => {
@@ -837,13 +796,13 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       if (!l && this.ctx.settings.delayedRetryMs > 0) {
         // delayed_retry covers a server that cannot be reached too: route again until one is.
         try {
-          l = await this.connectLink(target);
+          l = await connectLink(this, target);
         } catch (err) {
           if (this.closed) return;
           return this.retryRouting(pk, cmd, kind, (err as Error).message);
         }
       }
-      l ??= await this.openLink(target);
+      l ??= await openLink(this, target);
       if (l && !this.closed) this.sendTo(l, pk, kind);
     });
   }
@@ -881,7 +840,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
     if (!gtid || this.closed) return replica;
     if (mode === 'fast') return caughtUpReplica(servers, replica, gtid) ?? primary.name;
-    const rl = this.links.get(replica) ?? (await this.connectLink(replica).catch(() => null));
+    const rl = this.links.get(replica) ?? (await connectLink(this, replica).catch(() => null));
     if (!rl || this.closed) return primary.name;
     let wait: Buffer;
     try {
@@ -900,7 +859,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
 
   /** The one value `query` (a COM_QUERY payload) returns on the primary; null if it cannot be had. */
   private async primaryValue(primary: string, query: Buffer): Promise<string | null> {
-    const link = this.links.get(primary) ?? (await this.connectLink(primary).catch(() => null));
+    const link = this.links.get(primary) ?? (await connectLink(this, primary).catch(() => null));
     if (!link || this.closed) return null;
     const out = await multi(this, new Map([[link, 1]]), () => {
       link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
@@ -908,11 +867,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     });
     const reply = out.get(link)?.[0]?.reply;
     return reply ? singleValue(reply, link.tracker.deprecateEof) : null;
-  }
-
-  private otherPending(link: BackendLink): boolean {
-    for (const l of this.links.values()) if (l !== link && l.pending > 0) return true;
-    return false;
   }
 
   /** Writes a command to one connection, its reply to be forwarded. */
@@ -1021,7 +975,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
    */
   private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
     // With master_reconnection the main connection may be closed: reopen it first.
-    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await this.openLink(this.mainTarget() ?? this.mainName))) return;
+    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await openLink(this, mainTarget(this) ?? this.mainName))) return;
     const answering = this.main ?? [...this.links.values()][0];
     if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
     const cmd = p.payload[0]!;
@@ -1069,7 +1023,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       const o = list[0];
       if (l === answering || !o || !main || (o.ok === main.ok && o.errorCode === main.errorCode)) continue;
       this.logOnce('a server answered a session command differently; its connection is closed', { server: l.name, expected: main.errorCode, got: o.errorCode });
-      this.dropLink(l);
+      dropLink(this, l);
     }
   }
 
@@ -1082,7 +1036,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     const links: BackendLink[] = [];
     for (const s of this.ctx.servers()) {
       if (s.state === 'down') continue;
-      const l = this.links.get(s.name) ?? (await this.openLink(s.name));
+      const l = this.links.get(s.name) ?? (await openLink(this, s.name));
       if (!l || this.closed) return; // openLink answered the client
       links.push(l);
     }
@@ -1111,7 +1065,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
    */
   private async prepareEverywhere(p: FramedPacket, answeringName: string, kind: number, flags: number): Promise<void> {
     let answering = this.links.get(answeringName);
-    if (!answering) answering = (await this.openLink(answeringName)) ?? undefined;
+    if (!answering) answering = (await openLink(this, answeringName)) ?? undefined;
     if (!answering || this.closed) return;
     const targets = [...this.links.values()];
     this.lastCmdSeq = p.lastSeq;
@@ -1139,85 +1093,12 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       else if (l !== answering && this.ctx.discoversDatabases !== true) {
         // (Shards: a shard without the statement's tables just does not have it.)
         this.logOnce('a server could not prepare a statement the client prepared; its connection is closed', { server: l.name });
-        this.dropLink(l);
+        dropLink(this, l);
       }
       l.historyApplied = this.history.end;
     }
     setPrepareOkId(reply, ps.clientId);
     this.socket.write(reply);
-  }
-
-  /** Closes a connection the session can no longer use (a later statement may reopen it). */
-  private dropLink(link: BackendLink): void {
-    if (link === this.main) return;
-    this.links.delete(link.name);
-    link.conn.quit();
-  }
-
-  /**
-   * Opens a connection to `name` while the session waits (lazy connect), replays the session's
-   * history on it and checks the outcomes. Answers the client with an ERR and returns null when
-   * that fails.
-   */
-  private async openLink(name: string): Promise<BackendLink | null> {
-    try {
-      return await this.connectLink(name);
-    } catch (err) {
-      if (this.closed) return null;
-      const msg = (err as Error).message;
-      this.logOnce('cannot open a connection the router asked for', { server: name, reason: msg });
-      const spec = err instanceof NotAServer ? ROUTER_REFUSED : Er.NO_BACKEND;
-      this.sendPacket(encodeErr(spec, msg), this.replySeq());
-      return null;
-    }
-  }
-
-  /** Opens a connection to `name` and brings it to the session's state; throws why it cannot. */
-  private async connectLink(name: string): Promise<BackendLink> {
-    const server = this.ctx.servers().find((s) => s.name === name);
-    if (!server || !this.login) throw new NotAServer(`router chose server '${name}', which is not a server of service '${this.service}'`);
-    let conn: BackendConnection;
-    try {
-      // A shard without the login database (database discovery says so) is opened without one.
-      const database = this.database !== null && this.ctx.databasesOf?.(name)?.includes(this.database) === false ? null : this.database;
-      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database }, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
-    } catch (err) {
-      throw new Error(`Could not connect to server '${name}': ${(err as Error).message}`);
-    }
-    if (this.closed) {
-      conn.destroy();
-      throw new Error('session closed');
-    }
-    const link = this.attachLink(conn, server);
-    const entries = this.history.since(0);
-    if (entries.length === 0) return link;
-    if (this.history.overflowed) this.logOnce('session command history was pruned; a new connection misses the oldest session state', { server: name, limit: HISTORY_LIMIT });
-    // One at a time: a connection's reply modes must not mix inside one chunk (BackendLink).
-    const got: Outcome[] = [];
-    for (const e of entries) {
-      const outcomes = await multi(this, new Map([[link, 1]]), () => {
-        link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
-        this.writeTo(link, rewrittenPacket(e.payload));
-      });
-      if (this.closed) throw new Error('session closed');
-      const o = outcomes.get(link)?.[0];
-      if (!o) break;
-      got.push(o);
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const o = got[i];
-      const prepared = e.command === Com.STMT_PREPARE && o?.reply ? readPrepareOk(o.reply) : null;
-      if (prepared) link.statements.set(e.clientStmtId, prepared.id);
-      if (o && e.command === Com.STMT_PREPARE && this.ctx.discoversDatabases === true) continue; // a shard may lack its tables
-      if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
-        this.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });
-        this.dropLink(link);
-        throw new Error(`Server '${name}' could not be brought to the session's state`);
-      }
-    }
-    link.historyApplied = this.history.end;
-    return link;
   }
 
   /** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
@@ -1254,7 +1135,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
         try {
           if (target === null) throw new Error('no primary server available');
           const open = this.links.get(target);
-          link = open && open.pending === 0 ? open : await this.connectLink(target);
+          link = open && open.pending === 0 ? open : await connectLink(this, target);
         } catch (e) {
           lastError = (e as Error).message;
           await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
@@ -1287,7 +1168,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
           this.logOnce('transaction replay gave different results; the transaction cannot continue', {
             server: lost.name, statement: mismatch, expected: done[mismatch]!.fingerprint, got: o ? fingerprintOf({ ...o, error: !o.ok }, o.reply) : 'no reply',
           });
-          this.dropLink(link);
+          dropLink(this, link);
           this.trx = null;
           return this.replayFailed(`Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
         }
@@ -1392,7 +1273,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
    * earlier reply has been forwarded. `run` gets the packet (a private copy when it had to wait).
    */
   runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
-    if (this.pendingReplies() > 0 || this.op) {
+    if (pendingReplies(this) > 0 || this.op) {
       this.busy = true;
       const packet = copyPacket(p);
       this.deferred = { packet, run };
@@ -1430,7 +1311,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
 
   /** Called for KILL from another session: stops the running statement or ends this session. */
   async killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
-    const be = this.busyLink();
+    const be = busyLink(this);
     if (query) {
       if (be) await killBackendThread(be.name, be.conn.threadId, true);
       return;
@@ -1473,8 +1354,8 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     // master_reconnection may have left no main connection (closed while idle): reopen it.
     let main = this.main;
     if (!main) {
-      const target = this.mainTarget() ?? this.mainName ?? '';
-      main = await this.connectLink(target).catch((err: unknown) => {
+      const target = mainTarget(this) ?? this.mainName ?? '';
+      main = await connectLink(this, target).catch((err: unknown) => {
         if (!this.closed) this.sendPacket(encodeErr(Er.NO_BACKEND, (err as Error).message), seq);
         return null;
       });
@@ -1500,7 +1381,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     main.statements.clear();
     main.typed.clear();
     main.historyApplied = this.history.end;
-    for (const l of [...this.links.values()]) if (l !== main) this.dropLink(l);
+    for (const l of [...this.links.values()]) if (l !== main) dropLink(this, l);
     this.sendPacket(encodeOk({ status: result.status }), seq);
   }
 
@@ -1540,7 +1421,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     const ms = this.ctx.settings.idleTimeoutMs;
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.pendingReplies() > 0 || this.busy) {
+      if (pendingReplies(this) > 0 || this.busy) {
         this.idleTimer?.refresh();
         return;
       }
@@ -1575,8 +1456,5 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     this.hooks.onClose(this);
   }
 }
-
-/** The router named a server the service does not have. */
-class NotAServer extends Error {}
 
 export { EMPTY };

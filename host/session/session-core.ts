@@ -8,7 +8,7 @@ import type { ErrorSpec } from '../protocol/errors.js';
 import type { FramedPacket, PacketFramer } from '../protocol/framer.js';
 import type { ReplyKind } from '../protocol/reply-tracker.js';
 import type { BackendLogin } from './backend-connection.js';
-import type { BackendLink } from './backend-link.js';
+import type { BackendLink, LinkOwner } from './backend-link.js';
 import type { FilterSession, ReplyInfo } from './filter.js';
 import type { SessionGtid } from './gtid-tracking.js';
 import type { MultiOp } from './multi-op.js';
@@ -65,7 +65,7 @@ export interface DeferredCommand {
  * The session as its modules see it. ClientSession's fields are documented where it declares
  * them; these are public only so that the modules can reach them.
  */
-export interface SessionCore {
+export interface SessionCore extends LinkOwner {
   readonly id: number;
   user: string;
   database: string | null;
@@ -128,4 +128,5 @@ export interface SessionCore {
   internalError(err: unknown): void;
   logOnce(msg: string, fields: Record<string, unknown>): void;
   close(): void;
+  onLinkClose(link: BackendLink, err: Error | undefined): void;
 }
