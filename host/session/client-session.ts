@@ -22,15 +22,14 @@ import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
 import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView } from './router.js';
 import { SessionHistory } from './session-history.js';
-import { fingerprintOf, TrxLog } from './trx-log.js';
-import { meansConnectionLost } from './connection-errors.js';
-import { reopenTarget } from './primary-follow.js';
+import { TrxLog } from './trx-log.js';
 import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { canReplay, heldError, holdsError, recordForReplay, replayTransaction } from './trx-replay.js';
 import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
-import { CLASSIFIED_BEGIN, CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
-import { multi, type MultiOp, type Outcome } from './multi-op.js';
+import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
+import { multi, type MultiOp } from './multi-op.js';
 import type { ServiceContext } from './service-context.js';
 
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
@@ -407,28 +406,11 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   }
 
   linkHoldsError(link: BackendLink): boolean {
-    const trx = this.trx;
-    return trx !== null && trx.server === link.name && trx.inFlight !== null && !trx.tooLarge && this.ctx.settings.trxReplay !== null && this.op === null;
+    return holdsError(this, link);
   }
 
   linkHeldError(link: BackendLink, end: ReplyEnd, bytes: Buffer): void {
-    if (end.error && meansConnectionLost(end.errorCode) && this.links.get(link.name) === link) {
-      // The server ended the statement because the connection is going away (KILL, shutdown):
-      // a lost connection, not a failed statement. The client does not see it; closing the
-      // connection now starts the replay, with this statement still in flight.
-      this.ctx.log.info({ session: this.id, server: link.name, errorCode: end.errorCode }, 'statement ended by the connection going away; replaying the transaction');
-      this.routerSession?.opEnded?.(link.name);
-      link.sentAt = 0;
-      if (this.teeLink === link) {
-        this.teeLink = null;
-        this.teeChunks = [];
-        this.teeBytes = 0;
-      }
-      link.conn.destroy();
-      return;
-    }
-    this.linkData(link, bytes);
-    this.linkReplyEnd(link, end, ReplyMode.Forward, null);
+    heldError(this, link, end, bytes);
   }
 
   linkInfile(link: BackendLink): void {
@@ -525,12 +507,12 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
 
   onLinkClose(link: BackendLink, err: Error | undefined): void {
     if (this.closed || this.links.get(link.name) !== link) return;
-    const replay = this.canReplay(link);
+    const replay = canReplay(this, link);
     this.links.delete(link.name);
     if (replay) {
       const wasMain = link === this.main;
       if (wasMain) this.main = null;
-      void this.replayTransaction(link, wasMain, err).catch((e: unknown) => this.internalError(e));
+      void replayTransaction(this, link, wasMain, err).catch((e: unknown) => this.internalError(e));
       return;
     }
     const pending = link.pending;
@@ -882,7 +864,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       r.kind = kind;
       r.seq = p.lastSeq;
     }
-    if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
+    if (this.ctx.settings.trxReplay !== null) recordForReplay(this, link, p.payload, kind);
     if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtid.wrote();
     if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
       const mapped = this.mapStatement(link, p);
@@ -902,17 +884,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
     this.writeTo(link, p);
     return true;
-  }
-
-  /** transaction_replay: keeps `payload` (as the client sent it) if it runs in a transaction on `link`. */
-  private recordForReplay(link: BackendLink, payload: Buffer, kind: ReplyKind | null): void {
-    const limits = this.ctx.settings.trxReplay;
-    if (limits === null || kind !== 1 /* ReplyKind.Result */) return;
-    const st = this.serverStatus;
-    const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || this.statement.kind === CLASSIFIED_BEGIN;
-    if (!inTrx) return;
-    if (this.trx === null) this.trx = new TrxLog(link.name, limits.maxSize, link.server.role === 'primary');
-    if (this.trx.server === link.name) this.trx.add(payload, kind);
   }
 
   /**
@@ -1099,130 +1070,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
     setPrepareOkId(reply, ps.clientId);
     this.socket.write(reply);
-  }
-
-  /** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
-  private canReplay(link: BackendLink): boolean {
-    const trx = this.trx;
-    if (!trx || trx.server !== link.name || trx.tooLarge || this.ctx.settings.trxReplay === null) return false;
-    if (this.op || this.infile || this.replaying) return false;
-    // Only at a statement boundary, or before any byte of the in-flight reply reached the client.
-    return link.pending === 0 || (link.pending === 1 && !link.tracker.midReply && trx.inFlight !== null);
-  }
-
-  /**
-   * transaction_replay: a new connection to the transaction's server, the session state and the
-   * transaction's statements replayed on it, each result compared with what the client got; the
-   * statement in flight (if any) is then sent again and its reply forwarded as usual.
-   */
-  private async replayTransaction(lost: BackendLink, wasMain: boolean, err: Error | undefined): Promise<void> {
-    const limits = this.ctx.settings.trxReplay!;
-    const trx = this.trx!;
-    const deadline = Date.now() + limits.timeoutMs;
-    this.replaying = true;
-    this.busy = true;
-    this.socket.pause();
-    this.ctx.log.info({ session: this.id, server: lost.name, statements: trx.statements.length, reason: err?.message }, 'connection lost in a transaction; replaying it');
-    let lastError = 'no attempt made';
-    try {
-      // An attempt is a replay on an open connection. Finding a server (no primary during a
-      // failover, one that refuses connections) is bounded by transaction_replay_timeout only:
-      // a failover takes seconds, and counting each try would give up long before it is done.
-      for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !this.closed; ) {
-        // Asked again each time: after a failover the transaction goes to the new primary.
-        const target = reopenTarget(trx.server, trx.onPrimary, this.ctx.servers());
-        let link: BackendLink;
-        try {
-          if (target === null) throw new Error('no primary server available');
-          const open = this.links.get(target);
-          link = open && open.pending === 0 ? open : await connectLink(this, target);
-        } catch (e) {
-          lastError = (e as Error).message;
-          await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
-          continue;
-        }
-        attempt++;
-        const done = trx.statements.filter((x) => x.fingerprint !== null);
-        // One statement at a time: each collected reply must hold exactly its own bytes.
-        const got: Outcome[] = [];
-        for (const x of done) {
-          const outcomes = await multi(this, new Map([[link, 1]]), () => {
-            link.expect(x.kind, ReplyMode.Collect);
-            this.writeTo(link, rewrittenPacket(this.forLink(x.payload, link)));
-          });
-          if (this.closed) return;
-          const o = outcomes.get(link)?.[0];
-          if (!o) break;
-          got.push(o);
-        }
-        if (link.conn.isClosed) {
-          lastError = `connection to '${link.name}' lost during the replay`;
-          continue;
-        }
-        const mismatch = done.findIndex((x, i) => {
-          const o = got[i];
-          return !o || fingerprintOf({ ...o, error: !o.ok }, o.reply) !== x.fingerprint;
-        });
-        if (mismatch >= 0) {
-          const o = got[mismatch];
-          this.logOnce('transaction replay gave different results; the transaction cannot continue', {
-            server: lost.name, statement: mismatch, expected: done[mismatch]!.fingerprint, got: o ? fingerprintOf({ ...o, error: !o.ok }, o.reply) : 'no reply',
-          });
-          dropLink(this, link);
-          this.trx = null;
-          return this.replayFailed(`Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
-        }
-        if (wasMain) {
-          this.main = link;
-          this.mainName = link.name;
-          this.mainOnPrimary = trx.onPrimary;
-        }
-        if (link.name !== trx.server) {
-          // Moved (failover): the router learns where the session now is.
-          this.ctx.log.info({ session: this.id, from: trx.server, to: link.name }, 'transaction moved to the new primary');
-          trx.server = link.name;
-          if (wasMain) this.routerSession?.connected(link.name);
-        }
-        const inFlight = trx.inFlight;
-        if (inFlight) {
-          link.expect(inFlight.kind, ReplyMode.Forward);
-          this.writeTo(link, rewrittenPacket(this.forLink(inFlight.payload, link)));
-        }
-        this.ctx.log.info({ session: this.id, server: lost.name, statements: done.length, attempt }, 'transaction replayed');
-        return;
-      }
-      this.trx = null;
-      this.replayFailed(`Lost connection to backend server '${lost.name}' in a transaction; replay failed: ${lastError}`, trx.inFlight !== null);
-    } finally {
-      this.replaying = false;
-      if (!this.closed) {
-        this.busy = false;
-        this.drainBacklog();
-      }
-    }
-  }
-
-  /**
-   * The client waits for a reply: it gets the error now. An idle client gets it as the answer to
-   * its next command (an ERR out of the blue would only make it drop the connection silently).
-   */
-  private replayFailed(message: string, clientWaiting: boolean): void {
-    if (clientWaiting) return this.fail(Er.LOST_CONNECTION, message, this.replySeq());
-    this.failureForNext = message;
-  }
-
-  /** A recorded command (client statement ids) as `link` must get it. */
-  private forLink(payload: Buffer, link: BackendLink): Buffer {
-    const cmd = payload[0];
-    if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
-    const ps = this.stmts.get(payload.readUInt32LE(1));
-    const id = ps ? link.statements.get(ps.clientId) : undefined;
-    if (!ps || id === undefined) return payload;
-    let out: Buffer = Buffer.from(payload);
-    out.writeUInt32LE(id, 1);
-    if (cmd === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
-    link.typed.add(ps.clientId);
-    return out;
   }
 
   /**
