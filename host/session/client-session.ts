@@ -26,7 +26,7 @@ import { TrxLog } from './trx-log.js';
 import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
-import { canReplay, heldError, holdsError, recordForReplay, replayTransaction } from './trx-replay.js';
+import { heldError, holdsError, recordForReplay } from './trx-replay.js';
 import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
 import { multi, type MultiOp } from './multi-op.js';
@@ -505,76 +505,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     for (const f of this.resultFilters) f.result(rows, { server: link.name, binary, truncated: cut });
   }
 
-  onLinkClose(link: BackendLink, err: Error | undefined): void {
-    if (this.closed || this.links.get(link.name) !== link) return;
-    const replay = canReplay(this, link);
-    this.links.delete(link.name);
-    if (replay) {
-      const wasMain = link === this.main;
-      if (wasMain) this.main = null;
-      void replayTransaction(this, link, wasMain, err).catch((e: unknown) => this.internalError(e));
-      return;
-    }
-    const pending = link.pending;
-    const op = this.op;
-    if (op && op.waiting.has(link)) {
-      // A connection lost in the middle of a session command or a replay: it no longer counts.
-      op.waiting.delete(link);
-      op.outcomes.set(link, [...(op.outcomes.get(link) ?? []), { ok: false, errorCode: Er.LOST_CONNECTION.code, reply: null, affectedRows: 0, resultSet: false }]);
-      if (op.waiting.size === 0) op.done();
-      if (link !== this.main) return;
-    }
-    if (link !== this.main) {
-      if (pending === 0 || !link.forwardingOnly) {
-        this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'backend connection closed; it is reopened when needed');
-        return;
-      }
-      if (this.retryRead(link, err)) return;
-    } else if (pending === 0 && this.ctx.settings.masterReconnection) {
-      // master_reconnection: the session survives; the next statement for it reconnects
-      // (the history brings the new connection to the session's state).
-      this.main = null;
-      this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'main backend connection closed while idle; it is reopened when needed');
-      return;
-    }
-    this.logOnce('backend connection lost', { server: link.name, pending, reason: err?.message, midPacket: link.tracker.midPacket || undefined });
-    // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
-    // client would misread it: only closing is clean then.
-    if (pending > 0 && link.tracker.midPacket) {
-      this.close();
-    } else if (pending > 0) {
-      const seq = link.tracker.midReply ? (link.tracker.lastSeq + 1) & 0xff : this.replySeq();
-      this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${link.name}' during query`, seq);
-    } else {
-      // An idle session the server reset (MariaDB's wait_timeout does): reset the client too, so
-      // it sees ECONNRESET as it does directly, not a clean end (mysql2: PROTOCOL_CONNECTION_LOST).
-      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !this.socket.destroyed) this.socket.resetAndDestroy();
-      this.close();
-    }
-  }
-
-  /**
-   * retry_failed_reads: an autocommit read whose connection died before any byte of its reply
-   * arrived runs again on the main connection; the client never knows.
-   */
-  private retryRead(link: BackendLink, err: Error | undefined): boolean {
-    const r = this.retry;
-    const main = this.main;
-    if (r.link !== link || link.pending !== 1 || link.tracker.midReply || !main || main.conn.isClosed) return false;
-    const payload = r.payload;
-    r.link = null;
-    r.payload = EMPTY;
-    if (r.clientStmtId !== 0) payload.writeUInt32LE(r.clientStmtId, 1);
-    this.ctx.log.info({ session: this.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
-    const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
-    if (this.op || otherPending(this, main) || !main.forwardingOnly) {
-      this.runProxyCommand(again, async (pk) => void this.sendTo(main, pk, r.kind));
-    } else {
-      this.sendTo(main, again, r.kind);
-    }
-    return true;
-  }
-
   // ---- commands --------------------------------------------------------------------------------
 
   private onCommand(p: FramedPacket): boolean {
@@ -852,7 +782,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   }
 
   /** Writes a command to one connection, its reply to be forwarded. */
-  private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
+  sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
     const cmd = p.payload[0];
     if (link !== this.main && kind !== null && this.statement.kind === CLASSIFIED_READ && !(this.serverStatus & Status.IN_TRANS) && link.pending === 0) {
       // A read that may be sent again elsewhere if this connection dies before answering.

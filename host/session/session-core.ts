@@ -128,5 +128,5 @@ export interface SessionCore extends LinkOwner {
   internalError(err: unknown): void;
   logOnce(msg: string, fields: Record<string, unknown>): void;
   close(): void;
-  onLinkClose(link: BackendLink, err: Error | undefined): void;
+  sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean;
 }

@@ -7,6 +7,7 @@ import { BackendConnection } from './backend-connection.js';
 import { BackendLink, ReplyMode } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { multi, type Outcome } from './multi-op.js';
+import { onLinkClose } from './link-loss.js';
 import { readPrepareOk } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
 import { HISTORY_LIMIT, ROUTER_REFUSED, type SessionCore } from './session-core.js';
@@ -51,7 +52,7 @@ export function attachLink(s: SessionCore, be: BackendConnection, server: Backen
       if (!s.busy) s.socket.resume();
     }
   });
-  be.onClose = (_hadError, err) => s.onLinkClose(link, err);
+  be.onClose = (_hadError, err) => onLinkClose(s, link, err);
   return link;
 }
 
