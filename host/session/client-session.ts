@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { classify, ClassifyResult, Flag } from '../classify/index.js';
+import { classify, ClassifyResult } from '../classify/index.js';
 import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
 import { decodeChangeUser } from '../protocol/change-user.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
@@ -23,9 +23,9 @@ import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOk
 import type { RouteDecision, RouterSession, SessionView } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { TrxLog } from './trx-log.js';
-import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { causalTarget, needsCausalWait } from './causal-read-routing.js';
 import { heldError, holdsError, recordForReplay } from './trx-replay.js';
 import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
@@ -693,9 +693,9 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       if (ps?.lastServer && !this.links.get(target)?.statements.has(ps.clientId)) target = ps.lastServer;
     }
     const link = this.links.get(target);
-    if (this.needsCausalWait(target, cmd)) {
+    if (needsCausalWait(this, target, cmd)) {
       return this.runProxyCommand(p, async (pk) => {
-        const where = await this.causalTarget(target);
+        const where = await causalTarget(this, target);
         const l = this.links.get(where) ?? (await openLink(this, where));
         if (l && !this.closed) this.sendTo(l, pk, kind);
       });
@@ -717,68 +717,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       l ??= await openLink(this, target);
       if (l && !this.closed) this.sendTo(l, pk, kind);
     });
-  }
-
-  /** A read for a replica that must first wait for a GTID there, or be placed by one (causal_reads). */
-  private needsCausalWait(target: string, cmd: number): boolean {
-    const mode = this.ctx.settings.causalReads;
-    if (mode === 'none' || (cmd !== Com.QUERY && cmd !== Com.STMT_EXECUTE) || this.statement.kind !== CLASSIFIED_READ) return false;
-    // Diagnostics of the previous statement (SHOW WARNINGS, @@warning_count, FOUND_ROWS()) and
-    // reads of variables only: no data to be consistent with, and the wait itself would reset
-    // the server's diagnostics area.
-    if ((this.statement.flags & (Flag.LAST_INSERT_ID | Flag.SYSVAR_ONLY)) !== 0) return false;
-    if ((mode === 'local' || mode === 'fast') && !this.gtid.dirty && this.gtid.last === null) return false;
-    return this.ctx.servers().find((s) => s.name === target)?.role === 'replica';
-  }
-
-  /**
-   * Where a causal read goes: `replica` once it has caught up with the GTID the read must see
-   * (waited for, or for the fast modes known from the monitor), else (timeout, no connection,
-   * not caught up) the primary.
-   */
-  private async causalTarget(replica: string): Promise<string> {
-    const mode = this.ctx.settings.causalReads;
-    const servers = this.ctx.servers();
-    const primary = servers.find((s) => s.role === 'primary');
-    if (!primary) return replica;
-    if (mode === 'fast_global') return caughtUpReplica(servers, replica, primary.gtid ?? '') ?? primary.name;
-    let gtid: string | null;
-    if (mode === 'local' || mode === 'fast') {
-      // With session tracking the GTID came with the write's OK; otherwise ask the primary.
-      if (this.gtid.dirty) this.gtid.queried(await this.primaryValue(primary.name, LOCAL_GTID_QUERY));
-      gtid = this.gtid.last;
-    } else {
-      gtid = await this.primaryValue(primary.name, mode === 'universal' ? UNIVERSAL_GTID_QUERY : GLOBAL_GTID_QUERY);
-    }
-    if (!gtid || this.closed) return replica;
-    if (mode === 'fast') return caughtUpReplica(servers, replica, gtid) ?? primary.name;
-    const rl = this.links.get(replica) ?? (await connectLink(this, replica).catch(() => null));
-    if (!rl || this.closed) return primary.name;
-    let wait: Buffer;
-    try {
-      wait = gtidWaitPayload(gtid, this.ctx.settings.causalReadsTimeoutMs);
-    } catch {
-      return primary.name;
-    }
-    const res = await multi(this, new Map([[rl, 1]]), () => {
-      rl.expect(1 /* ReplyKind.Result */, ReplyMode.Discard);
-      this.writeTo(rl, rewrittenPacket(wait));
-    });
-    if (res.get(rl)?.[0]?.ok) return replica;
-    this.ctx.log.info({ session: this.id, server: replica, gtid }, 'causal read: the replica did not catch up in time; the read goes to the primary');
-    return primary.name;
-  }
-
-  /** The one value `query` (a COM_QUERY payload) returns on the primary; null if it cannot be had. */
-  private async primaryValue(primary: string, query: Buffer): Promise<string | null> {
-    const link = this.links.get(primary) ?? (await connectLink(this, primary).catch(() => null));
-    if (!link || this.closed) return null;
-    const out = await multi(this, new Map([[link, 1]]), () => {
-      link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-      this.writeTo(link, rewrittenPacket(query));
-    });
-    const reply = out.get(link)?.[0]?.reply;
-    return reply ? singleValue(reply, link.tracker.deprecateEof) : null;
   }
 
   /** Writes a command to one connection, its reply to be forwarded. */

@@ -88,7 +88,7 @@ export async function openLink(s: SessionCore, name: string): Promise<BackendLin
 
 /** Opens a connection to `name` and brings it to the session's state; throws why it cannot. */
 export async function connectLink(s: SessionCore, name: string): Promise<BackendLink> {
-  const server = s.ctx.servers().find((s) => s.name === name);
+  const server = s.ctx.servers().find((sv) => sv.name === name);
   if (!server || !s.login) throw new NotAServer(`router chose server '${name}', which is not a server of service '${s.service}'`);
   let conn: BackendConnection;
   try {
