@@ -12,24 +12,24 @@ import { encodeErr, encodeOk } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { readResultSet } from '../protocol/result-set.js';
-import { mergeResultSets } from '../protocol/result-merge.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
 import { verifyNativePassword } from './authenticator.js';
 import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
+import { LAST_PREPARED, typesAt, PreparedStatements, withTypes } from './prepared-statements.js';
 import type { RouteDecision, RouterSession, SessionView } from './router.js';
 import { SessionHistory } from './session-history.js';
 import { TrxLog } from './trx-log.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { mergeFromAll, prepareEverywhere, sessionCommand, statementToAll } from './fan-out.js';
 import { causalTarget, needsCausalWait } from './causal-read-routing.js';
 import { heldError, holdsError, recordForReplay } from './trx-replay.js';
 import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
-import { multi, type MultiOp } from './multi-op.js';
+import { type MultiOp } from './multi-op.js';
 import type { ServiceContext } from './service-context.js';
 
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
@@ -561,8 +561,8 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     if (cmd === Com.STMT_CLOSE || cmd === Com.STMT_SEND_LONG_DATA) {
       // No reply: the command goes to every connection that has the statement, id rewritten.
       // A client may pipeline them behind a reply, so keep the order behind pending replies.
-      if (this.op || !onlyForwarding(this)) return this.runProxyCommand(p, (pk) => Promise.resolve(this.statementToAll(pk)));
-      this.statementToAll(p);
+      if (this.op || !onlyForwarding(this)) return this.runProxyCommand(p, (pk) => Promise.resolve(statementToAll(this, pk)));
+      statementToAll(this, p);
       return true;
     }
     // One reused Statement per session: routing every statement must not allocate.
@@ -670,9 +670,9 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? this.mainName ?? '';
       const kindOf = this.statement.kind;
       const flags = this.statement.flags;
-      return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
+      return this.runProxyCommand(p, (pk) => prepareEverywhere(this, pk, answering, kindOf, flags));
     }
-    if (decision.kind === 'merge') return this.runProxyCommand(p, (pk) => this.mergeFromAll(pk));
+    if (decision.kind === 'merge') return this.runProxyCommand(p, (pk) => mergeFromAll(this, pk));
     // A statement that only changes session state (the classifier's kind 3: SET, USE, ...) runs
     // on every connection and goes into the history, whatever connection the router named: a
     // connection opened later (lazy connect, transaction replay) must be in the same state.
@@ -680,7 +680,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     // database exists on one shard; the other shards keep theirs).
     const only = decision.kind === 'server' && decision.only === true && (cmd === Com.INIT_DB || cmd === Com.QUERY);
     if (!only && (decision.kind === 'all' || sessionWide || this.statement.kind === CLASSIFIED_SESSION_WRITE)) {
-      return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
+      return this.runProxyCommand(p, (pk) => sessionCommand(this, pk, kind!));
     }
     let target = decision.kind === 'server' ? decision.server : '';
     if (cmd === Com.STMT_FETCH && p.payload.length >= 5) {
@@ -783,161 +783,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       return rewrittenPacket(withTypes(p.payload, ps.params, ps.types));
     }
     return p;
-  }
-
-  /** COM_STMT_CLOSE / COM_STMT_SEND_LONG_DATA: to every connection that has the statement. */
-  private statementToAll(p: FramedPacket): void {
-    const clientId = p.payload.length >= 5 ? p.payload.readUInt32LE(1) : 0;
-    const ps = this.stmts.get(clientId);
-    if (!ps) return; // MariaDB ignores both for an unknown id (no reply to send)
-    for (const link of this.links.values()) {
-      const id = link.statements.get(ps.clientId);
-      if (id === undefined) continue;
-      const payload = Buffer.from(p.payload);
-      payload.writeUInt32LE(id, 1);
-      this.writeTo(link, rewrittenPacket(payload));
-      if (p.payload[0] === Com.STMT_CLOSE) {
-        link.statements.delete(ps.clientId);
-        link.typed.delete(ps.clientId);
-      }
-    }
-    if (p.payload[0] === Com.STMT_CLOSE) {
-      this.stmts.delete(ps.clientId);
-      this.history.removePrepare(ps.clientId);
-    }
-  }
-
-  /**
-   * A command that changes session state (router said "all", or COM_INIT_DB & co): it runs on
-   * every open connection and goes into the history; the client gets the main connection's
-   * answer. A connection that answers differently is closed (its state no longer matches).
-   */
-  private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
-    // With master_reconnection the main connection may be closed: reopen it first.
-    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await openLink(this, mainTarget(this) ?? this.mainName))) return;
-    const answering = this.main ?? [...this.links.values()][0];
-    if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
-    const cmd = p.payload[0]!;
-    this.gtid.sessionCommand(p.payload);
-    const entry = cmd === Com.RESET_CONNECTION ? null : this.history.add(p.payload);
-    const targets = [...this.links.values()];
-    this.lastCmdSeq = p.lastSeq;
-    this.routerSession?.opStarted?.(answering.name);
-    const outcomes = await multi(this, new Map(targets.map((l) => [l, 1])), () => {
-      for (const l of targets) {
-        let pk = p;
-        if (cmd === Com.STMT_RESET) {
-          const id = p.payload.length >= 5 ? this.stmts.get(p.payload.readUInt32LE(1)) : undefined;
-          const backendId = id ? l.statements.get(id.clientId) : undefined;
-          if (backendId === undefined) {
-            if (l === answering) this.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, 'Unknown prepared statement handler given to mysqld_stmt_reset'), 1);
-            this.op?.waiting.delete(l);
-            continue;
-          }
-          const payload = Buffer.from(p.payload);
-          payload.writeUInt32LE(backendId, 1);
-          pk = rewrittenPacket(payload);
-        }
-        l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard);
-        this.writeTo(l, pk);
-      }
-    });
-    if (this.closed) return;
-    const main = outcomes.get(answering)?.[0];
-    if (entry && main) {
-      entry.ok = main.ok;
-      entry.errorCode = main.errorCode;
-    }
-    for (const l of targets) l.historyApplied = this.history.end;
-    if (cmd === Com.RESET_CONNECTION) {
-      this.history.clear();
-      this.stmts.clear();
-      for (const l of this.links.values()) {
-        l.statements.clear();
-        l.typed.clear();
-        l.historyApplied = this.history.end;
-      }
-    }
-    for (const [l, list] of outcomes) {
-      const o = list[0];
-      if (l === answering || !o || !main || (o.ok === main.ok && o.errorCode === main.errorCode)) continue;
-      this.logOnce('a server answered a session command differently; its connection is closed', { server: l.name, expected: main.errorCode, got: o.errorCode });
-      dropLink(this, l);
-    }
-  }
-
-  /**
-   * RouteDecision 'merge' (SHOW DATABASES through schemarouter): the statement runs on every
-   * server of the service that is not down, and the client gets one result set, the union of
-   * theirs (host/protocol/result-merge.ts).
-   */
-  private async mergeFromAll(p: FramedPacket): Promise<void> {
-    const links: BackendLink[] = [];
-    for (const s of this.ctx.servers()) {
-      if (s.state === 'down') continue;
-      const l = this.links.get(s.name) ?? (await openLink(this, s.name));
-      if (!l || this.closed) return; // openLink answered the client
-      links.push(l);
-    }
-    if (links.length === 0) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), (p.lastSeq + 1) & 0xff);
-    this.lastCmdSeq = p.lastSeq;
-    const outcomes = await multi(this, new Map(links.map((l) => [l, 1])), () => {
-      for (const l of links) {
-        l.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-        this.writeTo(l, p);
-      }
-    });
-    if (this.closed) return;
-    const replies: Buffer[] = [];
-    for (const l of links) {
-      const r = outcomes.get(l)?.[0]?.reply;
-      if (!r) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${l.name}' during query`, this.replySeq());
-      replies.push(r);
-    }
-    const opts = { inDeprecateEof: links[0]!.tracker.deprecateEof, outDeprecateEof: (this.clientCaps & Cap.DEPRECATE_EOF) !== 0, firstSeq: this.replySeq() };
-    this.socket.write(mergeResultSets(replies, opts));
-  }
-
-  /**
-   * COM_STMT_PREPARE: prepared on every open connection (any of them may run it later), the
-   * client gets the answering connection's reply with the proxy's statement id.
-   */
-  private async prepareEverywhere(p: FramedPacket, answeringName: string, kind: number, flags: number): Promise<void> {
-    let answering = this.links.get(answeringName);
-    if (!answering) answering = (await openLink(this, answeringName)) ?? undefined;
-    if (!answering || this.closed) return;
-    const targets = [...this.links.values()];
-    this.lastCmdSeq = p.lastSeq;
-    const outcomes = await multi(this, new Map(targets.map((l) => [l, 1])), () => {
-      for (const l of targets) {
-        l.expect(2 /* ReplyKind.Prepare */, ReplyMode.Collect);
-        this.writeTo(l, p);
-      }
-    });
-    if (this.closed) return;
-    const reply = outcomes.get(answering)?.[0]?.reply;
-    if (!reply) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${answering.name}' during query`, this.replySeq());
-    const ok = readPrepareOk(reply);
-    if (!ok) {
-      this.socket.write(reply);
-      return;
-    }
-    const ps = this.stmts.add(ok.params, ok.columns, kind, flags);
-    ps.lastServer = answering.name;
-    const entry = this.history.add(p.payload, ps.clientId);
-    entry.ok = true;
-    for (const [l, list] of outcomes) {
-      const r = list[0]?.reply ? readPrepareOk(list[0].reply) : null;
-      if (r) l.statements.set(ps.clientId, r.id);
-      else if (l !== answering && this.ctx.discoversDatabases !== true) {
-        // (Shards: a shard without the statement's tables just does not have it.)
-        this.logOnce('a server could not prepare a statement the client prepared; its connection is closed', { server: l.name });
-        dropLink(this, l);
-      }
-      l.historyApplied = this.history.end;
-    }
-    setPrepareOkId(reply, ps.clientId);
-    this.socket.write(reply);
   }
 
   /**
