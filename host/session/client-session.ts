@@ -1,11 +1,10 @@
 import type net from 'node:net';
 import { classify, ClassifyResult } from '../classify/index.js';
 import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
-import { decodeChangeUser } from '../protocol/change-user.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
 import { ReadBuffer } from './read-buffer.js';
 import { PacketFramer, type FramedPacket, type FrameError } from '../protocol/framer.js';
-import { decodeHandshakeResponse, encodeAuthSwitch, encodeHandshakeV10, isSslRequest, type HandshakeResponse } from '../protocol/handshake.js';
+import { encodeHandshakeV10 } from '../protocol/handshake.js';
 import { mayBeKill, parseKill } from '../protocol/kill.js';
 import { newScramble } from '../protocol/native-password.js';
 import { encodeErr, encodeOk } from '../protocol/ok-err.js';
@@ -13,8 +12,7 @@ import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { readResultSet } from '../protocol/result-set.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
-import { verifyNativePassword } from './authenticator.js';
-import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
+import { type BackendLogin } from './backend-connection.js';
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
 import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
@@ -24,10 +22,11 @@ import { SessionHistory } from './session-history.js';
 import { TrxLog } from './trx-log.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { authenticate, changeUser } from './session-auth.js';
 import { mergeFromAll, prepareEverywhere, sessionCommand, statementToAll } from './fan-out.js';
 import { causalTarget, needsCausalWait } from './causal-read-routing.js';
 import { heldError, holdsError, recordForReplay } from './trx-replay.js';
-import { attachLink, busyLink, connectLink, dropLink, mainTarget, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
+import { busyLink, connectLink, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
 import { type MultiOp } from './multi-op.js';
 import type { ServiceContext } from './service-context.js';
@@ -235,7 +234,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     }
     if (this.phase === Phase.Handshake) {
       this.phase = Phase.Authenticating;
-      void this.authenticate(copyPacket(p)).catch((err: unknown) => this.internalError(err));
+      void authenticate(this, copyPacket(p)).catch((err: unknown) => this.internalError(err));
       return true;
     }
     if (this.phase === Phase.Authenticating || this.busy) {
@@ -257,125 +256,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   }
 
   // ---- authentication --------------------------------------------------------------------------
-
-  private nextClientPacket(errSeq: number): Promise<FramedPacket> {
-    return new Promise((resolve) => {
-      // A client that never answers an auth switch (COM_CHANGE_USER has no handshake timer, and
-      // the idle timer skips busy sessions) must not hold the session and its backend forever.
-      const timer = setTimeout(() => {
-        if (this.closed) return;
-        this.logOnce('client did not answer the authentication switch', { timeoutMs: this.ctx.settings.netReadTimeoutMs });
-        this.fail(Er.NET_READ_INTERRUPTED, 'Got timeout reading communication packets', errSeq);
-      }, this.ctx.settings.netReadTimeoutMs);
-      this.waiter = (p) => {
-        clearTimeout(timer);
-        resolve(p);
-      };
-    });
-  }
-
-  private async authenticate(first: FramedPacket): Promise<void> {
-    if (first.seq !== 1) {
-      this.logOnce('handshake response with wrong sequence id', { seq: first.seq });
-      // Same answer as MariaDB: packets out of order, not "Bad handshake".
-      return this.fail(Er.NET_PACKETS_OUT_OF_ORDER, 'Got packets out of order', 1);
-    }
-    if (isSslRequest(first.payload)) {
-      this.logOnce('client requested TLS, which this listener does not offer', {});
-      return this.fail(Er.HANDSHAKE, 'Bad handshake: TLS is not enabled on this listener', 2);
-    }
-    let hs: HandshakeResponse;
-    try {
-      hs = decodeHandshakeResponse(first.payload);
-    } catch (err) {
-      this.logOnce('malformed handshake response', { reason: (err as Error).message });
-      return this.fail(Er.HANDSHAKE, 'Bad handshake', 2);
-    }
-    this.clientCaps = hs.capabilities & this.advertised;
-    this.gtid = new SessionGtid(this.ctx.settings.causalReads, this.clientCaps);
-    this.user = hs.user;
-    let seq = first.seq + 1;
-    let token = hs.authResponse;
-    if (hs.authPlugin !== null && hs.authPlugin !== NATIVE_PASSWORD) {
-      // Ask the client to use mysql_native_password (e.g. a MySQL 8 client starting with caching_sha2).
-      this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, this.scramble), seq).bytes);
-      const reply = await this.nextClientPacket(seq + 2);
-      if (this.closed) return;
-      token = reply.payload;
-      seq = reply.seq + 1;
-    }
-    const verdict = await verifyNativePassword(this.ctx.accounts, hs.user, this.clientAddress, token, this.scramble);
-    if (this.closed) return;
-    if (!verdict.ok) {
-      this.logOnce('authentication failed', { user: hs.user, reason: verdict.reason });
-      return this.fail(verdict.error, verdict.message, seq);
-    }
-    this.stage1 = verdict.stage1;
-    this.database = hs.database;
-    const login: BackendLogin = {
-      user: hs.user,
-      stage1: verdict.stage1,
-      database: hs.database,
-      capabilities: this.clientCaps & PROXY_CAPS,
-      mariaCapabilities: hs.mariaCapabilities & PROXY_MARIA_CAPS,
-      charset: hs.charset,
-      maxPacket: hs.maxPacket,
-      attributes: hs.attributes,
-    };
-    this.login = login;
-    const connected = await this.connectFirstBackend(login, seq);
-    if (!connected || this.closed) return;
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    this.serverStatus = this.main!.conn.status;
-    this.socket.write(framePacket(encodeOk({ status: this.main!.conn.status }), seq).bytes);
-    this.phase = Phase.Command;
-    this.framer.maxPayload = this.ctx.settings.maxAllowedPacket;
-    this.armIdleTimer();
-    this.drainBacklog();
-  }
-
-  private async connectFirstBackend(login: BackendLogin, seq: number): Promise<boolean> {
-    const servers = this.ctx.servers();
-    this.routerSession = this.ctx.router.newSession(this, servers);
-    const refusal = this.routerSession.refusal;
-    if (refusal) {
-      this.logOnce('router refused the session', { reason: refusal });
-      this.fail(Er.NO_BACKEND, refusal, seq);
-      return false;
-    }
-    this.filterSessions = this.ctx.filters.map((f) => f.newSession(this));
-    this.replyFilters = this.filterSessions.filter((f) => f.wantsReplies).reverse();
-    this.resultFilters = this.filterSessions.filter((f) => f.wantsResults).reverse();
-    const errors: string[] = [];
-    for (const name of this.routerSession.initialServers()) {
-      const server = servers.find((s) => s.name === name);
-      if (!server) continue;
-      try {
-        const be = await BackendConnection.connect(server, login, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
-        if (this.closed) {
-          be.destroy();
-          return false;
-        }
-        attachLink(this, be, server);
-        this.routerSession.connected(name);
-        return true;
-      } catch (err) {
-        if (this.closed) return false;
-        if (err instanceof BackendRefused) {
-          // The server's own verdict (unknown database, no grant on it...): relay it verbatim.
-          this.logOnce('backend refused the login', { server: name, reason: err.message });
-          this.socket.end(framePacket(err.payload, seq).bytes);
-          this.close();
-          return false;
-        }
-        errors.push((err as Error).message);
-      }
-    }
-    this.logOnce('no backend reachable', { errors });
-    this.fail(Er.NO_BACKEND, `Could not connect to any server of service '${this.service}': ${errors.join('; ')}`, seq);
-    return false;
-  }
 
   // ---- LinkOwner: what the connections report --------------------------------------------------
 
@@ -537,7 +417,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
         this.close();
         return false;
       case Com.CHANGE_USER:
-        return this.runProxyCommand(p, (pk) => this.changeUser(copyPacket(pk)));
+        return this.runProxyCommand(p, (pk) => changeUser(this, copyPacket(pk)));
       case Com.PROCESS_KILL: {
         // MariaDB reads the 4-byte id whatever the length (zeros past the end) and answers 1094
         // for an unknown id; a short packet must not become 1047 here.
@@ -880,69 +760,6 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     // thread first raced with that thread's socket closing, which sent a 2013 ERR instead.
     this.close();
     if (be) await killBackendThread(be.name, be.conn.threadId, false).catch(() => {});
-  }
-
-  private async changeUser(p: FramedPacket): Promise<void> {
-    let cu;
-    try {
-      cu = decodeChangeUser(p.payload, this.clientCaps);
-    } catch (err) {
-      this.logOnce('malformed COM_CHANGE_USER', { reason: (err as Error).message });
-      return this.fail(Er.HANDSHAKE, 'Bad handshake', 1);
-    }
-    let seq = 1;
-    let token = cu.authResponse;
-    let scramble = this.scramble;
-    if (cu.authPlugin !== null && cu.authPlugin !== NATIVE_PASSWORD) {
-      scramble = newScramble();
-      this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, scramble), seq).bytes);
-      this.socket.resume();
-      const reply = await this.nextClientPacket(seq + 2);
-      this.socket.pause();
-      if (this.closed) return;
-      token = reply.payload;
-      seq = reply.seq + 1;
-    }
-    const verdict = await verifyNativePassword(this.ctx.accounts, cu.user, this.clientAddress, token, scramble);
-    if (this.closed) return;
-    if (!verdict.ok) {
-      this.logOnce('change user: authentication failed', { user: cu.user, reason: verdict.reason });
-      // MariaDB (10.11) answers ERR and keeps the connection as the previous user; the backend
-      // was not asked yet, so it still is that user too.
-      return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
-    }
-    // master_reconnection may have left no main connection (closed while idle): reopen it.
-    let main = this.main;
-    if (!main) {
-      const target = mainTarget(this) ?? this.mainName ?? '';
-      main = await connectLink(this, target).catch((err: unknown) => {
-        if (!this.closed) this.sendPacket(encodeErr(Er.NO_BACKEND, (err as Error).message), seq);
-        return null;
-      });
-      if (!main || this.closed) return;
-    }
-    const result = await main.conn.changeUser(cu, verdict.stage1);
-    if (this.closed) return;
-    if (!result.ok) {
-      // The backend refused (e.g. unknown database) and, like MariaDB to a direct client, went
-      // back to the previous user: relay its ERR and go on as before.
-      return this.sendPacket(result.payload, seq);
-    }
-    this.user = cu.user;
-    this.database = cu.database;
-    this.stage1 = verdict.stage1;
-    this.gtid.stop(); // the backend session starts over: its tracked variables are the defaults again
-    main.conn.status = result.status;
-    this.serverStatus = result.status;
-    // The session starts over: no history, no prepared statements. Other connections are
-    // closed rather than changed one by one; they reopen, as the new user, when needed.
-    this.history.clear();
-    this.stmts.clear();
-    main.statements.clear();
-    main.typed.clear();
-    main.historyApplied = this.history.end;
-    for (const l of [...this.links.values()]) if (l !== main) dropLink(this, l);
-    this.sendPacket(encodeOk({ status: result.status }), seq);
   }
 
   // ---- output and teardown --------------------------------------------------------------------
