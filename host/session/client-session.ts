@@ -7,7 +7,7 @@ import { PacketFramer, type FramedPacket, type FrameError } from '../protocol/fr
 import { encodeHandshakeV10 } from '../protocol/handshake.js';
 import { mayBeKill, parseKill } from '../protocol/kill.js';
 import { newScramble } from '../protocol/native-password.js';
-import { encodeErr, encodeOk } from '../protocol/ok-err.js';
+import { encodeErr } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { readResultSet } from '../protocol/result-set.js';
@@ -22,11 +22,12 @@ import { SessionHistory } from './session-history.js';
 import { TrxLog } from './trx-log.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { kill, killedBy } from './session-kill.js';
 import { authenticate, changeUser } from './session-auth.js';
 import { mergeFromAll, prepareEverywhere, sessionCommand, statementToAll } from './fan-out.js';
 import { causalTarget, needsCausalWait } from './causal-read-routing.js';
 import { heldError, holdsError, recordForReplay } from './trx-replay.js';
-import { busyLink, connectLink, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
+import { connectLink, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
 import { type MultiOp } from './multi-op.js';
 import type { ServiceContext } from './service-context.js';
@@ -424,12 +425,12 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
         const idBytes = Buffer.alloc(4);
         p.payload.copy(idBytes, 0, 1, 5);
         const killId = idBytes.readUInt32LE(0);
-        return this.runProxyCommand(p, () => this.kill(killId, false));
+        return this.runProxyCommand(p, () => kill(this, killId, false));
       }
       case Com.QUERY:
         if (mayBeKill(p.payload)) {
           const k = parseKill(p.payload.toString('utf8', 1));
-          if (k) return this.runProxyCommand(p, () => this.kill(k.id, k.query));
+          if (k) return this.runProxyCommand(p, () => kill(this, k.id, k.query));
         }
         break;
     }
@@ -734,32 +735,9 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
 
   deferred: DeferredCommand | null = null;
 
-  private async kill(id: number, query: boolean): Promise<void> {
-    if (id === this.id && !query) {
-      for (const l of this.links.values()) l.conn.quit();
-      return this.fail(Er.CONNECTION_KILLED, 'Connection was killed', 1);
-    }
-    if (id === this.id) {
-      // KILL QUERY of one's own id interrupts the KILL statement itself: MariaDB answers 1317.
-      return this.sendPacket(encodeErr(Er.QUERY_INTERRUPTED, 'Query execution was interrupted'), 1);
-    }
-    const found = await this.ctx.kill(id, query);
-    if (this.closed) return;
-    if (found) this.sendPacket(encodeOk({ status: this.serverStatus }), 1);
-    else this.sendPacket(encodeErr(Er.NO_SUCH_THREAD, `Unknown thread id: ${id}`), 1);
-  }
-
   /** Called for KILL from another session: stops the running statement or ends this session. */
-  async killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
-    const be = busyLink(this);
-    if (query) {
-      if (be) await killBackendThread(be.name, be.conn.threadId, true);
-      return;
-    }
-    // Close first: a client killed directly just sees its connection end. Killing the backend
-    // thread first raced with that thread's socket closing, which sent a 2013 ERR instead.
-    this.close();
-    if (be) await killBackendThread(be.name, be.conn.threadId, false).catch(() => {});
+  killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
+    return killedBy(this, query, killBackendThread);
   }
 
   // ---- output and teardown --------------------------------------------------------------------
