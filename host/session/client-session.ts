@@ -10,7 +10,6 @@ import { newScramble } from '../protocol/native-password.js';
 import { encodeErr } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
-import { readResultSet } from '../protocol/result-set.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
 import { type BackendLogin } from './backend-connection.js';
 import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
@@ -22,13 +21,14 @@ import { SessionHistory } from './session-history.js';
 import { TrxLog } from './trx-log.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
+import { afterForwardedReply } from './reply-bookkeeping.js';
 import { kill, killedBy } from './session-kill.js';
 import { authenticate, changeUser } from './session-auth.js';
 import { mergeFromAll, prepareEverywhere, sessionCommand, statementToAll } from './fan-out.js';
 import { causalTarget, needsCausalWait } from './causal-read-routing.js';
 import { heldError, holdsError, recordForReplay } from './trx-replay.js';
 import { connectLink, onlyForwarding, openLink, otherPending, pendingReplies } from './session-links.js';
-import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ER_BAD_DB, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
+import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, HISTORY_LIMIT, Phase, RETRY_STEP_MS, ROUTER_REFUSED, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
 import { type MultiOp } from './multi-op.js';
 import type { ServiceContext } from './service-context.js';
 
@@ -313,7 +313,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void {
     const op = this.op;
     if (op && op.waiting.has(link)) {
-      if (mode === ReplyMode.Forward) this.afterForwardedReply(link, end);
+      if (mode === ReplyMode.Forward) afterForwardedReply(this, link, end);
       const list = op.outcomes.get(link) ?? [];
       list.push({ ok: !end.error, errorCode: end.errorCode, reply: collected, affectedRows: end.affectedRows, resultSet: end.resultSet });
       op.outcomes.set(link, list);
@@ -323,67 +323,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
       if (op.waiting.size === 0) op.done();
       return;
     }
-    this.afterForwardedReply(link, end);
-  }
-
-  /** Bookkeeping after a reply reached the client: filters, transaction state, deferred commands. */
-  private afterForwardedReply(link: BackendLink, end: ReplyEnd): void {
-    if (this.retry.link === link) {
-      this.retry.link = null;
-      this.retry.payload = EMPTY;
-    }
-    if (!end.error) this.serverStatus = end.status;
-    else if (end.errorCode === ER_BAD_DB) this.ctx.databaseUnknown?.(); // the database map may be stale
-    if (this.gtid.dirty) this.gtid.replyEnded(link, end);
-    if (this.trx !== null && this.trx.server === link.name) {
-      this.trx.replyEnd(end);
-      // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
-      if (!end.error && !(end.status & Status.IN_TRANS)) this.trx = null;
-    }
-    this.routerSession?.opEnded?.(link.name, link.sentAt > 0 ? Math.round((performance.now() - link.sentAt) * 1000) : undefined);
-    link.sentAt = 0;
-    if (this.teeLink === link) this.resultToFilters(link);
-    if (this.replyFilters.length > 0) {
-      const info = this.replyInfo;
-      info.ok = !end.error;
-      info.errorCode = end.errorCode;
-      info.server = link.name;
-      info.affectedRows = end.affectedRows;
-      info.rows = end.rows;
-      for (const f of this.replyFilters) f.reply(info);
-    }
-    if (this.deferred && pendingReplies(this) === 0) {
-      const d = this.deferred;
-      this.deferred = null;
-      // We are inside the tracker's feed(): run the deferred command once that returns (the
-      // chunk that ended the reply is already written), so its answer (e.g. KILL QUERY of
-      // itself, pipelined) cannot overtake the tail of the previous reply. busy stays set.
-      queueMicrotask(() => {
-        if (this.closed) return;
-        this.busy = false;
-        this.runProxyCommand(d.packet, d.run);
-      });
-    }
-  }
-
-  /** The kept reply goes to the filters that read result sets (it already went to the client). */
-  private resultToFilters(link: BackendLink): void {
-    const bytes = this.teeChunks.length === 1 ? this.teeChunks[0]! : Buffer.concat(this.teeChunks);
-    const cut = this.teeBytes >= TEE_LIMIT;
-    const binary = this.teeBinary;
-    this.teeLink = null;
-    this.teeChunks = [];
-    this.teeBytes = 0;
-    let rows;
-    try {
-      rows = readResultSet(bytes, { deprecateEof: link.tracker.deprecateEof, binary });
-    } catch (err) {
-      // A result cut at TEE_LIMIT may end inside a row; anything else is a parser gap: log it.
-      if (!cut) this.ctx.log.debug({ session: this.id, err: (err as Error).message }, 'result set not readable for filters');
-      return;
-    }
-    if (rows === null) return;
-    for (const f of this.resultFilters) f.result(rows, { server: link.name, binary, truncated: cut });
+    afterForwardedReply(this, link, end);
   }
 
   // ---- commands --------------------------------------------------------------------------------
