@@ -60,7 +60,7 @@ export async function causalTarget(s: SessionCore, replica: string): Promise<str
 }
 
 /** The one value `query` (a COM_QUERY payload) returns on the primary; null if it cannot be had. */
-export async function primaryValue(s: SessionCore, primary: string, query: Buffer): Promise<string | null> {
+async function primaryValue(s: SessionCore, primary: string, query: Buffer): Promise<string | null> {
   const link = s.links.get(primary) ?? (await connectLink(s, primary).catch(() => null));
   if (!link || s.closed) return null;
   const out = await multi(s, new Map([[link, 1]]), () => {

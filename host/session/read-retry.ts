@@ -3,6 +3,7 @@
 import type { FramedPacket } from '../protocol/framer.js';
 import type { BackendLink } from './backend-link.js';
 import { EMPTY, type SessionCore } from './session-core.js';
+import { sendTo } from './session-dispatch.js';
 import { otherPending } from './session-links.js';
 
 /**
@@ -20,9 +21,9 @@ export function retryRead(s: SessionCore, link: BackendLink, err: Error | undefi
   s.ctx.log.info({ session: s.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
   const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
   if (s.op || otherPending(s, main) || !main.forwardingOnly) {
-    s.runProxyCommand(again, async (pk) => void s.sendTo(main, pk, r.kind));
+    s.runProxyCommand(again, async (pk) => void sendTo(s, main, pk, r.kind));
   } else {
-    s.sendTo(main, again, r.kind);
+    sendTo(s, main, again, r.kind);
   }
   return true;
 }

@@ -49,7 +49,7 @@ export function afterForwardedReply(s: SessionCore, link: BackendLink, end: Repl
 }
 
 /** The kept reply goes to the filters that read result sets (it already went to the client). */
-export function resultToFilters(s: SessionCore, link: BackendLink): void {
+function resultToFilters(s: SessionCore, link: BackendLink): void {
   const bytes = s.teeChunks.length === 1 ? s.teeChunks[0]! : Buffer.concat(s.teeChunks);
   const cut = s.teeBytes >= TEE_LIMIT;
   const binary = s.teeBinary;

@@ -15,7 +15,7 @@ import { SessionGtid } from './gtid-tracking.js';
 import { Phase, type SessionCore } from './session-core.js';
 import { attachLink, connectLink, dropLink, mainTarget } from './session-links.js';
 
-export function nextClientPacket(s: SessionCore, errSeq: number): Promise<FramedPacket> {
+function nextClientPacket(s: SessionCore, errSeq: number): Promise<FramedPacket> {
   return new Promise((resolve) => {
     // A client that never answers an auth switch (COM_CHANGE_USER has no handshake timer, and
     // the idle timer skips busy sessions) must not hold the session and its backend forever.
@@ -92,7 +92,7 @@ export async function authenticate(s: SessionCore, first: FramedPacket): Promise
   s.drainBacklog();
 }
 
-export async function connectFirstBackend(s: SessionCore, login: BackendLogin, seq: number): Promise<boolean> {
+async function connectFirstBackend(s: SessionCore, login: BackendLogin, seq: number): Promise<boolean> {
   const servers = s.ctx.servers();
   s.routerSession = s.ctx.router.newSession(s, servers);
   const refusal = s.routerSession.refusal;

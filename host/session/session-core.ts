@@ -13,7 +13,6 @@ import type { FilterSession, ReplyInfo } from './filter.js';
 import type { SessionGtid } from './gtid-tracking.js';
 import type { MultiOp } from './multi-op.js';
 import type { PreparedStatements } from './prepared-statements.js';
-import type { ReadBuffer } from './read-buffer.js';
 import type { RouterSession, Statement } from './router.js';
 import type { ServiceContext } from './service-context.js';
 import type { SessionHistory } from './session-history.js';
@@ -74,7 +73,6 @@ export interface SessionCore extends LinkOwner {
   readonly closed: boolean;
   readonly ctx: ServiceContext;
   readonly socket: net.Socket;
-  readonly reads: ReadBuffer | null;
   readonly framer: PacketFramer;
   phase: Phase;
   readonly scramble: Buffer;
@@ -116,7 +114,6 @@ export interface SessionCore extends LinkOwner {
   deferred: DeferredCommand | null;
   lastCmdSeq: number;
   clientPausedForBackend: boolean;
-  backendPausedForClient: boolean;
 
   writeTo(link: BackendLink, p: FramedPacket): void;
   runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean;
@@ -128,5 +125,4 @@ export interface SessionCore extends LinkOwner {
   internalError(err: unknown): void;
   logOnce(msg: string, fields: Record<string, unknown>): void;
   close(): void;
-  sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean;
 }

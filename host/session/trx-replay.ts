@@ -130,13 +130,13 @@ export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMa
  * The client waits for a reply: it gets the error now. An idle client gets it as the answer to
  * its next command (an ERR out of the blue would only make it drop the connection silently).
  */
-export function replayFailed(s: SessionCore, message: string, clientWaiting: boolean): void {
+function replayFailed(s: SessionCore, message: string, clientWaiting: boolean): void {
   if (clientWaiting) return s.fail(Er.LOST_CONNECTION, message, s.replySeq());
   s.failureForNext = message;
 }
 
 /** A recorded command (client statement ids) as `link` must get it. */
-export function forLink(s: SessionCore, payload: Buffer, link: BackendLink): Buffer {
+function forLink(s: SessionCore, payload: Buffer, link: BackendLink): Buffer {
   const cmd = payload[0];
   if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
   const ps = s.stmts.get(payload.readUInt32LE(1));
