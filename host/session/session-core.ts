@@ -1,7 +1,7 @@
-// What the session's modules (host/session/session-*.ts, trx-replay.ts, ...) share: the session's
-// state as they see it (SessionCore, implemented by ClientSession) and the constants they use.
-// Outside host/session/ a session is its ClientSession public surface: SessionView, start,
-// close, killedBy.
+// What the session's modules (session-auth.ts, session-dispatch.ts, session-links.ts, fan-out.ts,
+// trx-replay.ts, ...) share: the session's state as they see it (SessionCore, which ClientSession
+// implements) and the constants they use. Code outside host/session/ is meant to use only the
+// session's own surface (SessionView, start, close, closed, credentials, killedBy).
 import type net from 'node:net';
 import type { ClassifyResult } from '../classify/index.js';
 import type { ErrorSpec } from '../protocol/errors.js';
