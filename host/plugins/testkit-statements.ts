@@ -1,7 +1,7 @@
 // The test kit's half of what a client session does before a plugin sees a statement: classify
-// it with host/classify exactly as host/session/client-session.ts does (COM_QUERY and
-// COM_STMT_PREPARE: kind, flags, digest, hint, hint server name; COM_STMT_EXECUTE: the kind and
-// flags of the prepared SQL), and the transaction state (Statement.trx).
+// it with host/classify exactly as onCommand in host/session/session-dispatch.ts does (COM_QUERY
+// and COM_STMT_PREPARE: kind, flags, digest, hint, hint server name; COM_STMT_EXECUTE: the kind
+// and flags of the prepared SQL), and the transaction state (Statement.trx).
 //
 // The transaction state is a simplification: the proxy takes it from the server's status flags
 // (SERVER_STATUS_IN_TRANS, _IN_TRANS_READONLY, _AUTOCOMMIT of the previous reply); with no

@@ -1,43 +1,34 @@
 import type net from 'node:net';
-import { classify, ClassifyResult, Flag } from '../classify/index.js';
-import { Cap, Com, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
-import { decodeChangeUser } from '../protocol/change-user.js';
+import { ClassifyResult } from '../classify/index.js';
+import { Cap, NATIVE_PASSWORD, PROXY_CAPS, PROXY_MARIA_CAPS, Status } from '../protocol/constants.js';
 import { Er, type ErrorSpec } from '../protocol/errors.js';
-import { ReadBuffer } from './read-buffer.js';
 import { PacketFramer, type FramedPacket, type FrameError } from '../protocol/framer.js';
-import { decodeHandshakeResponse, encodeAuthSwitch, encodeHandshakeV10, isSslRequest, type HandshakeResponse } from '../protocol/handshake.js';
-import { mayBeKill, parseKill } from '../protocol/kill.js';
+import { encodeHandshakeV10 } from '../protocol/handshake.js';
 import { newScramble } from '../protocol/native-password.js';
-import { encodeErr, encodeOk } from '../protocol/ok-err.js';
+import { encodeErr } from '../protocol/ok-err.js';
 import { ProtocolError } from '../protocol/reader.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
-import { readResultSet } from '../protocol/result-set.js';
-import { mergeResultSets } from '../protocol/result-merge.js';
 import { framePacket, framePacketParts } from '../protocol/writer.js';
-import { verifyNativePassword } from './authenticator.js';
-import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
-import { BackendLink, ReplyMode, type LinkOwner } from './backend-link.js';
-import { replyKindOf } from './command-kind.js';
-import { FilterAction, type FilterSession, type ReplyInfo } from './filter.js';
-import { LAST_PREPARED, typesAt, PreparedStatements, readPrepareOk, setPrepareOkId, withTypes } from './prepared-statements.js';
-import type { RouteDecision, RouterSession, SessionView, Statement } from './router.js';
-import { SessionHistory } from './session-history.js';
-import { fingerprintOf, TrxLog } from './trx-log.js';
-import { meansConnectionLost } from './connection-errors.js';
-import { reopenTarget } from './primary-follow.js';
-import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
+import type { BackendLogin } from './backend-connection.js';
+import { ReplyMode, type BackendLink, type LinkOwner } from './backend-link.js';
+import type { FilterSession, ReplyInfo } from './filter.js';
 import { SessionGtid } from './gtid-tracking.js';
-import type { BackendServer, ServiceContext } from './service-context.js';
+import type { MultiOp } from './multi-op.js';
+import { PreparedStatements } from './prepared-statements.js';
+import type { ReadBuffer } from './read-buffer.js';
+import { afterForwardedReply } from './reply-bookkeeping.js';
+import type { RouterSession, SessionView } from './router.js';
+import type { ServiceContext } from './service-context.js';
+import { authenticate } from './session-auth.js';
+import { EMPTY, HISTORY_LIMIT, Phase, TEE_LIMIT, type DeferredCommand, type MutableStatement, type RetryableRead, type SessionCore } from './session-core.js';
+import { onCommand } from './session-dispatch.js';
+import { SessionHistory } from './session-history.js';
+import { killedBy } from './session-kill.js';
+import { pendingReplies } from './session-links.js';
+import { copyPacket } from './session-packets.js';
+import type { TrxLog } from './trx-log.js';
+import { heldError, holdsError } from './trx-replay.js';
 
-const enum Phase {
-  Handshake,
-  Authenticating,
-  Command,
-  Closed,
-}
-
-const EMPTY: Buffer = Buffer.alloc(0);
-const ROUTER_REFUSED = { code: 1105, sqlState: 'HY000' } as const;
 // Handshake responses are small; a huge "length" is garbage (an HTTP request, a port scan).
 const MAX_HANDSHAKE_PACKET = 64 * 1024;
 
@@ -51,110 +42,79 @@ export interface SessionHooks {
  * by chunk while a ReplyTracker marks where each ends. Commands the proxy answers itself (KILL,
  * COM_CHANGE_USER) wait until earlier replies are complete.
  */
-/** A command that involves several connections or the proxy itself (session command, prepare, replay). */
-interface MultiOp {
-  /** Replies still expected, per connection. */
-  readonly waiting: Map<BackendLink, number>;
-  /** Outcomes of the replies, in arrival order per connection. */
-  readonly outcomes: Map<BackendLink, Outcome[]>;
-  readonly done: () => void;
-}
-
-/** How one connection answered one command of a MultiOp. */
-interface Outcome {
-  ok: boolean;
-  errorCode: number;
-  /** The bytes of a collected reply. */
-  reply: Buffer | null;
-  affectedRows: number;
-  resultSet: boolean;
-}
-
-/** MaxScale's max_sescmd_history default. */
-const HISTORY_LIMIT = 50;
-/** How often delayed_retry asks the router again. */
-const RETRY_STEP_MS = 250;
-/** Bytes of a reply kept for filters that read result sets; the rest is not shown to them. */
-const TEE_LIMIT = 2 * 1024 * 1024;
-/** Kind.BEGIN of host/classify (a statement that opens a transaction). */
-const CLASSIFIED_BEGIN = 4;
-/** Kind.READ of host/classify. */
-const CLASSIFIED_READ = 1;
-/** Kind.SESSION_WRITE of host/classify. */
-const CLASSIFIED_SESSION_WRITE = 3;
-/** ER_BAD_DB_ERROR: "Unknown database". */
-const ER_BAD_DB = 1049;
-const TRX_ACTIVE = 1;
-const TRX_READ_ONLY = 2;
-const TRX_AUTOCOMMIT = 4;
-/** Bits 0-2 are known (the host tracks them): without it, trx = 0 would read as "unknown". */
-const TRX_TRACKED = 8;
-
-export class ClientSession implements SessionView, LinkOwner {
+export class ClientSession implements SessionView, LinkOwner, SessionCore {
   user = '';
   database: string | null = null;
   readonly clientAddress: string;
   readonly service: string;
 
-  private phase = Phase.Handshake;
-  private readonly framer: PacketFramer;
-  private readonly scramble = newScramble();
-  private clientCaps = 0;
-  private stage1: Buffer | null = null;
+  phase = Phase.Handshake;
+  readonly framer: PacketFramer;
+  readonly scramble = newScramble();
+  clientCaps = 0;
+  stage1: Buffer | null = null;
+  /** Capabilities offered in the handshake (the client's are masked with them). */
+  advertised = 0;
   /** Open backend connections by server name. */
-  private readonly links = new Map<string, BackendLink>();
+  readonly links = new Map<string, BackendLink>();
   /** The connection opened at login: the session ends with it (as with MaxScale's defaults). */
-  private main: BackendLink | null = null;
+  main: BackendLink | null = null;
   /** Server of the main connection (kept while it is being reopened: master_reconnection). */
-  private mainName: string | null = null;
+  mainName: string | null = null;
   /** mainName was the primary when the main connection opened: it is reopened on the primary of the moment. */
-  private mainOnPrimary = false;
+  mainOnPrimary = false;
   /** An autocommit read in flight on a connection other than the main one (retried on loss). */
-  private readonly retry: { link: BackendLink | null; payload: Buffer; clientStmtId: number; kind: ReplyKind; seq: number } = {
+  readonly retry: RetryableRead = {
     link: null, payload: EMPTY, clientStmtId: 0, kind: 1 as ReplyKind, seq: 0,
   };
-  private login: BackendLogin | null = null;
-  private readonly history = new SessionHistory(HISTORY_LIMIT);
-  private readonly stmts = new PreparedStatements();
-  private op: MultiOp | null = null;
+  login: BackendLogin | null = null;
+  readonly history = new SessionHistory(HISTORY_LIMIT);
+  readonly stmts = new PreparedStatements();
+  op: MultiOp | null = null;
   /** The open transaction, kept while transaction_replay is on. */
-  private trx: TrxLog | null = null;
+  trx: TrxLog | null = null;
   /** A transaction is being replayed on a new connection. */
-  private replaying = false;
+  replaying = false;
   /** A replay failed while the client was idle: its next command gets this error, then the session ends. */
-  private failureForNext: string | null = null;
+  failureForNext: string | null = null;
   /** causal_reads: the session's last write's GTID (set up with the client's capabilities). */
-  private gtid = new SessionGtid('none', 0);
+  gtid = new SessionGtid('none', 0);
   /** Server status of the last reply forwarded (transaction state). */
-  private serverStatus: number = Status.AUTOCOMMIT;
-  private routerSession: RouterSession | null = null;
-  private filterSessions: FilterSession[] = [];
+  serverStatus: number = Status.AUTOCOMMIT;
+  routerSession: RouterSession | null = null;
+  filterSessions: FilterSession[] = [];
   /** Filters that watch replies, in reply order (the reverse of the chain); empty: no reply hooks. */
-  private replyFilters: FilterSession[] = [];
+  replyFilters: FilterSession[] = [];
   /** Filters that read result sets (on_result), in reply order. */
-  private resultFilters: FilterSession[] = [];
+  resultFilters: FilterSession[] = [];
   /** The reply being kept for them (its connection and chunks), a bounded prefix. */
-  private teeLink: BackendLink | null = null;
-  private teeChunks: Buffer[] = [];
-  private teeBytes = 0;
-  private teeBinary = false;
-  private readonly classified = new ClassifyResult();
-  private readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
-  private infile = false;
-  private busy = false;
+  teeLink: BackendLink | null = null;
+  teeChunks: Buffer[] = [];
+  teeBytes = 0;
+  teeBinary = false;
+  readonly classified = new ClassifyResult();
+  readonly replyInfo: ReplyInfo = { ok: true, errorCode: 0, server: '', affectedRows: 0, rows: 0 };
+  infile = false;
+  /** The connection a LOAD DATA LOCAL INFILE's file goes to. */
+  infileLink: BackendLink | null = null;
+  busy = false;
+  /** A command waiting for earlier replies (runProxyCommand). */
+  deferred: DeferredCommand | null = null;
+  /** delayed_retry: when the statement being retried gives up. */
+  retryDeadline: number | null = null;
   private backlog: FramedPacket[] = [];
-  private waiter: ((p: FramedPacket) => void) | null = null;
-  private lastCmdSeq = 0;
-  private handshakeTimer: NodeJS.Timeout | null = null;
+  waiter: ((p: FramedPacket) => void) | null = null;
+  lastCmdSeq = 0;
+  handshakeTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private partialTimer: NodeJS.Timeout | null = null;
-  private clientPausedForBackend = false;
+  clientPausedForBackend = false;
   private backendPausedForClient = false;
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
-    private readonly ctx: ServiceContext,
+    readonly socket: net.Socket,
+    readonly ctx: ServiceContext,
     private readonly hooks: SessionHooks,
     handshakeTimeoutMs: number,
     /** Set when the socket reads into a reused buffer (onread): chunks are then only borrowed. */
@@ -208,9 +168,8 @@ export class ClientSession implements SessionView, LinkOwner {
     this.socket.resume();
   }
 
-  private advertised = 0;
   private readonly onPacketBound = (p: FramedPacket): boolean => this.onPacket(p);
-  private readonly statement: { -readonly [K in keyof Statement]: Statement[K] } = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '' };
+  readonly statement: MutableStatement = { command: 0, payload: EMPTY, kind: 0, flags: 0, trx: 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '' };
   private firstSeq = -1;
 
   // ---- input ---------------------------------------------------------------------------------
@@ -274,7 +233,7 @@ export class ClientSession implements SessionView, LinkOwner {
     }
     if (this.phase === Phase.Handshake) {
       this.phase = Phase.Authenticating;
-      void this.authenticate(copyPacket(p)).catch((err: unknown) => this.internalError(err));
+      void authenticate(this, copyPacket(p)).catch((err: unknown) => this.internalError(err));
       return true;
     }
     if (this.phase === Phase.Authenticating || this.busy) {
@@ -283,161 +242,16 @@ export class ClientSession implements SessionView, LinkOwner {
       this.socket.pause();
       return true;
     }
-    return this.onCommand(p);
+    return onCommand(this, p);
   }
 
-  private drainBacklog(): void {
+  drainBacklog(): void {
     while (this.backlog.length > 0 && !this.busy && this.phase === Phase.Command) {
-      if (!this.onCommand(this.backlog.shift()!)) break;
+      if (!onCommand(this, this.backlog.shift()!)) break;
     }
     if (this.backlog.length === 0 && !this.busy && this.phase === Phase.Command && !this.clientPausedForBackend) {
       this.socket.resume();
     }
-  }
-
-  // ---- authentication --------------------------------------------------------------------------
-
-  private nextClientPacket(errSeq: number): Promise<FramedPacket> {
-    return new Promise((resolve) => {
-      // A client that never answers an auth switch (COM_CHANGE_USER has no handshake timer, and
-      // the idle timer skips busy sessions) must not hold the session and its backend forever.
-      const timer = setTimeout(() => {
-        if (this.closed) return;
-        this.logOnce('client did not answer the authentication switch', { timeoutMs: this.ctx.settings.netReadTimeoutMs });
-        this.fail(Er.NET_READ_INTERRUPTED, 'Got timeout reading communication packets', errSeq);
-      }, this.ctx.settings.netReadTimeoutMs);
-      this.waiter = (p) => {
-        clearTimeout(timer);
-        resolve(p);
-      };
-    });
-  }
-
-  private async authenticate(first: FramedPacket): Promise<void> {
-    if (first.seq !== 1) {
-      this.logOnce('handshake response with wrong sequence id', { seq: first.seq });
-      // Same answer as MariaDB: packets out of order, not "Bad handshake".
-      return this.fail(Er.NET_PACKETS_OUT_OF_ORDER, 'Got packets out of order', 1);
-    }
-    if (isSslRequest(first.payload)) {
-      this.logOnce('client requested TLS, which this listener does not offer', {});
-      return this.fail(Er.HANDSHAKE, 'Bad handshake: TLS is not enabled on this listener', 2);
-    }
-    let hs: HandshakeResponse;
-    try {
-      hs = decodeHandshakeResponse(first.payload);
-    } catch (err) {
-      this.logOnce('malformed handshake response', { reason: (err as Error).message });
-      return this.fail(Er.HANDSHAKE, 'Bad handshake', 2);
-    }
-    this.clientCaps = hs.capabilities & this.advertised;
-    this.gtid = new SessionGtid(this.ctx.settings.causalReads, this.clientCaps);
-    this.user = hs.user;
-    let seq = first.seq + 1;
-    let token = hs.authResponse;
-    if (hs.authPlugin !== null && hs.authPlugin !== NATIVE_PASSWORD) {
-      // Ask the client to use mysql_native_password (e.g. a MySQL 8 client starting with caching_sha2).
-      this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, this.scramble), seq).bytes);
-      const reply = await this.nextClientPacket(seq + 2);
-      if (this.closed) return;
-      token = reply.payload;
-      seq = reply.seq + 1;
-    }
-    const verdict = await verifyNativePassword(this.ctx.accounts, hs.user, this.clientAddress, token, this.scramble);
-    if (this.closed) return;
-    if (!verdict.ok) {
-      this.logOnce('authentication failed', { user: hs.user, reason: verdict.reason });
-      return this.fail(verdict.error, verdict.message, seq);
-    }
-    this.stage1 = verdict.stage1;
-    this.database = hs.database;
-    const login: BackendLogin = {
-      user: hs.user,
-      stage1: verdict.stage1,
-      database: hs.database,
-      capabilities: this.clientCaps & PROXY_CAPS,
-      mariaCapabilities: hs.mariaCapabilities & PROXY_MARIA_CAPS,
-      charset: hs.charset,
-      maxPacket: hs.maxPacket,
-      attributes: hs.attributes,
-    };
-    this.login = login;
-    const connected = await this.connectFirstBackend(login, seq);
-    if (!connected || this.closed) return;
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    this.serverStatus = this.main!.conn.status;
-    this.socket.write(framePacket(encodeOk({ status: this.main!.conn.status }), seq).bytes);
-    this.phase = Phase.Command;
-    this.framer.maxPayload = this.ctx.settings.maxAllowedPacket;
-    this.armIdleTimer();
-    this.drainBacklog();
-  }
-
-  private async connectFirstBackend(login: BackendLogin, seq: number): Promise<boolean> {
-    const servers = this.ctx.servers();
-    this.routerSession = this.ctx.router.newSession(this, servers);
-    const refusal = this.routerSession.refusal;
-    if (refusal) {
-      this.logOnce('router refused the session', { reason: refusal });
-      this.fail(Er.NO_BACKEND, refusal, seq);
-      return false;
-    }
-    this.filterSessions = this.ctx.filters.map((f) => f.newSession(this));
-    this.replyFilters = this.filterSessions.filter((f) => f.wantsReplies).reverse();
-    this.resultFilters = this.filterSessions.filter((f) => f.wantsResults).reverse();
-    const errors: string[] = [];
-    for (const name of this.routerSession.initialServers()) {
-      const server = servers.find((s) => s.name === name);
-      if (!server) continue;
-      try {
-        const be = await BackendConnection.connect(server, login, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
-        if (this.closed) {
-          be.destroy();
-          return false;
-        }
-        this.attachLink(be, server);
-        this.routerSession.connected(name);
-        return true;
-      } catch (err) {
-        if (this.closed) return false;
-        if (err instanceof BackendRefused) {
-          // The server's own verdict (unknown database, no grant on it...): relay it verbatim.
-          this.logOnce('backend refused the login', { server: name, reason: err.message });
-          this.socket.end(framePacket(err.payload, seq).bytes);
-          this.close();
-          return false;
-        }
-        errors.push((err as Error).message);
-      }
-    }
-    this.logOnce('no backend reachable', { errors });
-    this.fail(Er.NO_BACKEND, `Could not connect to any server of service '${this.service}': ${errors.join('; ')}`, seq);
-    return false;
-  }
-
-  /** Makes `be` one of the session's connections (the main one if it is the first). */
-  private attachLink(be: BackendConnection, server: BackendServer): BackendLink {
-    const link = new BackendLink(be, server, this);
-    this.links.set(server.name, link);
-    if (!this.main && (this.mainName === null || this.mainName === server.name || this.mainTarget() === server.name)) {
-      this.main = link;
-      this.mainName = server.name;
-      this.mainOnPrimary = server.role === 'primary';
-    }
-    be.socket.on('drain', () => {
-      if (this.clientPausedForBackend) {
-        this.clientPausedForBackend = false;
-        if (!this.busy) this.socket.resume();
-      }
-    });
-    be.onClose = (_hadError, err) => this.onLinkClose(link, err);
-    return link;
-  }
-
-  /** Where the main connection is reopened: its server, or the primary of now if it was on the primary. */
-  private mainTarget(): string | null {
-    return this.mainName === null ? null : reopenTarget(this.mainName, this.mainOnPrimary, this.ctx.servers());
   }
 
   // ---- LinkOwner: what the connections report --------------------------------------------------
@@ -469,36 +283,17 @@ export class ClientSession implements SessionView, LinkOwner {
   }
 
   linkHoldsError(link: BackendLink): boolean {
-    const trx = this.trx;
-    return trx !== null && trx.server === link.name && trx.inFlight !== null && !trx.tooLarge && this.ctx.settings.trxReplay !== null && this.op === null;
+    return holdsError(this, link);
   }
 
   linkHeldError(link: BackendLink, end: ReplyEnd, bytes: Buffer): void {
-    if (end.error && meansConnectionLost(end.errorCode) && this.links.get(link.name) === link) {
-      // The server ended the statement because the connection is going away (KILL, shutdown):
-      // a lost connection, not a failed statement. The client does not see it; closing the
-      // connection now starts the replay, with this statement still in flight.
-      this.ctx.log.info({ session: this.id, server: link.name, errorCode: end.errorCode }, 'statement ended by the connection going away; replaying the transaction');
-      this.routerSession?.opEnded?.(link.name);
-      link.sentAt = 0;
-      if (this.teeLink === link) {
-        this.teeLink = null;
-        this.teeChunks = [];
-        this.teeBytes = 0;
-      }
-      link.conn.destroy();
-      return;
-    }
-    this.linkData(link, bytes);
-    this.linkReplyEnd(link, end, ReplyMode.Forward, null);
+    heldError(this, link, end, bytes);
   }
 
   linkInfile(link: BackendLink): void {
     this.infile = true;
     this.infileLink = link;
   }
-
-  private infileLink: BackendLink | null = null;
 
   linkUnexpected(link: BackendLink, firstByte: number): void {
     // The server speaks unasked only to say it is closing (e.g. wait_timeout); the client gets it.
@@ -512,7 +307,7 @@ export class ClientSession implements SessionView, LinkOwner {
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void {
     const op = this.op;
     if (op && op.waiting.has(link)) {
-      if (mode === ReplyMode.Forward) this.afterForwardedReply(link, end);
+      if (mode === ReplyMode.Forward) afterForwardedReply(this, link, end);
       const list = op.outcomes.get(link) ?? [];
       list.push({ ok: !end.error, errorCode: end.errorCode, reply: collected, affectedRows: end.affectedRows, resultSet: end.resultSet });
       op.outcomes.set(link, list);
@@ -522,909 +317,12 @@ export class ClientSession implements SessionView, LinkOwner {
       if (op.waiting.size === 0) op.done();
       return;
     }
-    this.afterForwardedReply(link, end);
+    afterForwardedReply(this, link, end);
   }
 
-  /** Bookkeeping after a reply reached the client: filters, transaction state, deferred commands. */
-  private afterForwardedReply(link: BackendLink, end: ReplyEnd): void {
-    if (this.retry.link === link) {
-      this.retry.link = null;
-      this.retry.payload = EMPTY;
-    }
-    if (!end.error) this.serverStatus = end.status;
-    else if (end.errorCode === ER_BAD_DB) this.ctx.databaseUnknown?.(); // the database map may be stale
-    if (this.gtid.dirty) this.gtid.replyEnded(link, end);
-    if (this.trx !== null && this.trx.server === link.name) {
-      this.trx.replyEnd(end);
-      // COMMIT, ROLLBACK, an implicit commit: the transaction is over.
-      if (!end.error && !(end.status & Status.IN_TRANS)) this.trx = null;
-    }
-    this.routerSession?.opEnded?.(link.name, link.sentAt > 0 ? Math.round((performance.now() - link.sentAt) * 1000) : undefined);
-    link.sentAt = 0;
-    if (this.teeLink === link) this.resultToFilters(link);
-    if (this.replyFilters.length > 0) {
-      const info = this.replyInfo;
-      info.ok = !end.error;
-      info.errorCode = end.errorCode;
-      info.server = link.name;
-      info.affectedRows = end.affectedRows;
-      info.rows = end.rows;
-      for (const f of this.replyFilters) f.reply(info);
-    }
-    if (this.deferred && this.pendingReplies() === 0) {
-      const d = this.deferred;
-      this.deferred = null;
-      // We are inside the tracker's feed(): run the deferred command once that returns (the
-      // chunk that ended the reply is already written), so its answer (e.g. KILL QUERY of
-      // itself, pipelined) cannot overtake the tail of the previous reply. busy stays set.
-      queueMicrotask(() => {
-        if (this.closed) return;
-        this.busy = false;
-        this.runProxyCommand(d.packet, d.run);
-      });
-    }
-  }
+  // ---- commands: routing is in session-dispatch.ts; what every path uses is here -------------
 
-  /** The kept reply goes to the filters that read result sets (it already went to the client). */
-  private resultToFilters(link: BackendLink): void {
-    const bytes = this.teeChunks.length === 1 ? this.teeChunks[0]! : Buffer.concat(this.teeChunks);
-    const cut = this.teeBytes >= TEE_LIMIT;
-    const binary = this.teeBinary;
-    this.teeLink = null;
-    this.teeChunks = [];
-    this.teeBytes = 0;
-    let rows;
-    try {
-      rows = readResultSet(bytes, { deprecateEof: link.tracker.deprecateEof, binary });
-    } catch (err) {
-      // A result cut at TEE_LIMIT may end inside a row; anything else is a parser gap: log it.
-      if (!cut) this.ctx.log.debug({ session: this.id, err: (err as Error).message }, 'result set not readable for filters');
-      return;
-    }
-    if (rows === null) return;
-    for (const f of this.resultFilters) f.result(rows, { server: link.name, binary, truncated: cut });
-  }
-
-  private pendingReplies(): number {
-    let n = 0;
-    for (const l of this.links.values()) n += l.pending;
-    return n;
-  }
-
-  /** The connection a reply is being received from (for KILL QUERY and errors), or null. */
-  private busyLink(): BackendLink | null {
-    for (const l of this.links.values()) if (l.pending > 0) return l;
-    return null;
-  }
-
-  private onLinkClose(link: BackendLink, err: Error | undefined): void {
-    if (this.closed || this.links.get(link.name) !== link) return;
-    const replay = this.canReplay(link);
-    this.links.delete(link.name);
-    if (replay) {
-      const wasMain = link === this.main;
-      if (wasMain) this.main = null;
-      void this.replayTransaction(link, wasMain, err).catch((e: unknown) => this.internalError(e));
-      return;
-    }
-    const pending = link.pending;
-    const op = this.op;
-    if (op && op.waiting.has(link)) {
-      // A connection lost in the middle of a session command or a replay: it no longer counts.
-      op.waiting.delete(link);
-      op.outcomes.set(link, [...(op.outcomes.get(link) ?? []), { ok: false, errorCode: Er.LOST_CONNECTION.code, reply: null, affectedRows: 0, resultSet: false }]);
-      if (op.waiting.size === 0) op.done();
-      if (link !== this.main) return;
-    }
-    if (link !== this.main) {
-      if (pending === 0 || !link.forwardingOnly) {
-        this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'backend connection closed; it is reopened when needed');
-        return;
-      }
-      if (this.retryRead(link, err)) return;
-    } else if (pending === 0 && this.ctx.settings.masterReconnection) {
-      // master_reconnection: the session survives; the next statement for it reconnects
-      // (the history brings the new connection to the session's state).
-      this.main = null;
-      this.ctx.log.info({ session: this.id, server: link.name, reason: err?.message }, 'main backend connection closed while idle; it is reopened when needed');
-      return;
-    }
-    this.logOnce('backend connection lost', { server: link.name, pending, reason: err?.message, midPacket: link.tracker.midPacket || undefined });
-    // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
-    // client would misread it: only closing is clean then.
-    if (pending > 0 && link.tracker.midPacket) {
-      this.close();
-    } else if (pending > 0) {
-      const seq = link.tracker.midReply ? (link.tracker.lastSeq + 1) & 0xff : this.replySeq();
-      this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${link.name}' during query`, seq);
-    } else {
-      // An idle session the server reset (MariaDB's wait_timeout does): reset the client too, so
-      // it sees ECONNRESET as it does directly, not a clean end (mysql2: PROTOCOL_CONNECTION_LOST).
-      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' && !this.socket.destroyed) this.socket.resetAndDestroy();
-      this.close();
-    }
-  }
-
-  /**
-   * retry_failed_reads: an autocommit read whose connection died before any byte of its reply
-   * arrived runs again on the main connection; the client never knows.
-   */
-  private retryRead(link: BackendLink, err: Error | undefined): boolean {
-    const r = this.retry;
-    const main = this.main;
-    if (r.link !== link || link.pending !== 1 || link.tracker.midReply || !main || main.conn.isClosed) return false;
-    const payload = r.payload;
-    r.link = null;
-    r.payload = EMPTY;
-    if (r.clientStmtId !== 0) payload.writeUInt32LE(r.clientStmtId, 1);
-    this.ctx.log.info({ session: this.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
-    const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
-    if (this.op || this.otherPending(main) || !main.forwardingOnly) {
-      this.runProxyCommand(again, async (pk) => void this.sendTo(main, pk, r.kind));
-    } else {
-      this.sendTo(main, again, r.kind);
-    }
-    return true;
-  }
-
-  // ---- commands --------------------------------------------------------------------------------
-
-  private onCommand(p: FramedPacket): boolean {
-    if (this.failureForNext !== null) {
-      this.fail(Er.LOST_CONNECTION, this.failureForNext, (p.lastSeq + 1) & 0xff);
-      return false;
-    }
-    if (this.infile) {
-      // LOAD DATA LOCAL INFILE: the file's packets go to the server until the empty one.
-      if (this.infileLink) this.writeTo(this.infileLink, p);
-      if (p.payload.length === 0) {
-        this.infile = false;
-        this.infileLink = null;
-      }
-      return true;
-    }
-    if (p.seq !== 0) {
-      this.logOnce('command with a non-zero sequence id', { seq: p.seq });
-      this.fail(Er.NET_PACKETS_OUT_OF_ORDER, 'Got packets out of order', (p.seq + 1) & 0xff);
-      return false;
-    }
-    if (p.payload.length === 0) {
-      this.sendPacket(encodeErr(Er.UNKNOWN_COM, 'Unknown command'), 1);
-      return true;
-    }
-    const cmd = p.payload[0]!;
-    switch (cmd) {
-      case Com.QUIT:
-        for (const l of this.links.values()) l.conn.quit();
-        this.close();
-        return false;
-      case Com.CHANGE_USER:
-        return this.runProxyCommand(p, (pk) => this.changeUser(copyPacket(pk)));
-      case Com.PROCESS_KILL: {
-        // MariaDB reads the 4-byte id whatever the length (zeros past the end) and answers 1094
-        // for an unknown id; a short packet must not become 1047 here.
-        const idBytes = Buffer.alloc(4);
-        p.payload.copy(idBytes, 0, 1, 5);
-        const killId = idBytes.readUInt32LE(0);
-        return this.runProxyCommand(p, () => this.kill(killId, false));
-      }
-      case Com.QUERY:
-        if (mayBeKill(p.payload)) {
-          const k = parseKill(p.payload.toString('utf8', 1));
-          if (k) return this.runProxyCommand(p, () => this.kill(k.id, k.query));
-        }
-        break;
-    }
-    const kind = replyKindOf(cmd);
-    if (kind === undefined) {
-      this.sendPacket(encodeErr(Er.UNKNOWN_COM, 'Unknown command'), 1);
-      return true;
-    }
-    if (cmd === Com.STMT_CLOSE || cmd === Com.STMT_SEND_LONG_DATA) {
-      // No reply: the command goes to every connection that has the statement, id rewritten.
-      // A client may pipeline them behind a reply, so keep the order behind pending replies.
-      if (this.op || !this.onlyForwarding()) return this.runProxyCommand(p, (pk) => Promise.resolve(this.statementToAll(pk)));
-      this.statementToAll(p);
-      return true;
-    }
-    // One reused Statement per session: routing every statement must not allocate.
-    const stmt = this.statement;
-    stmt.command = cmd;
-    stmt.payload = p.payload;
-    stmt.trx = this.trxBits();
-    stmt.kind = 0;
-    stmt.flags = 0;
-    stmt.digestLo = 0;
-    stmt.digestHi = 0;
-    stmt.hint = 0;
-    stmt.hintServer = '';
-    if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && (this.ctx.classifies || this.ctx.settings.trxReplay !== null)) {
-      const c = classify(p.payload, 1, p.payload.length, this.classified);
-      stmt.kind = c.kind;
-      stmt.flags = c.flags;
-      stmt.digestLo = c.digestLo;
-      stmt.digestHi = c.digestHi;
-      stmt.hint = c.hint;
-      // Only a `route to server NAME` hint sets hintStart/hintEnd; no string otherwise.
-      if (c.hintEnd > c.hintStart) stmt.hintServer = p.payload.toString('utf8', c.hintStart, c.hintEnd);
-    }
-    if ((cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE) && p.payload.length >= 5) {
-      const ps = this.stmts.get(p.payload.readUInt32LE(1));
-      if (ps) {
-        stmt.kind = ps.kind;
-        stmt.flags = ps.flags;
-      }
-    }
-    if (this.filterSessions.length > 0) {
-      const blocked = this.runFilters(stmt, p.lastSeq, kind !== null);
-      if (blocked) {
-        stmt.payload = EMPTY;
-        return true;
-      }
-      if (stmt.payload !== p.payload) p = rewrittenPacket(stmt.payload);
-    }
-    const decision = this.routerSession!.route(stmt);
-    stmt.payload = EMPTY;
-    if (decision.kind === 'error') {
-      if (this.ctx.settings.delayedRetryMs > 0) return this.runProxyCommand(p, (pk) => this.retryRouting(pk, cmd, kind, decision.message));
-      // A router refusing the statement is ER_UNKNOWN_ERROR (sdk/ABI.md RouteDecision).
-      this.sendPacket(encodeErr(ROUTER_REFUSED, decision.message), (p.lastSeq + 1) & 0xff);
-      return true;
-    }
-    return this.dispatch(p, cmd, kind, decision);
-  }
-
-  /**
-   * delayed_retry: the router found no server for the statement (no primary during a failover,
-   * say); ask it again every RETRY_STEP_MS until it finds one or delayed_retry_timeout passes.
-   */
-  private async retryRouting(p: FramedPacket, cmd: number, kind: ReplyKind | null, firstError: string): Promise<void> {
-    // One deadline per statement, even when the retry itself fails to connect and comes back here.
-    this.retryDeadline ??= Date.now() + this.ctx.settings.delayedRetryMs;
-    const deadline = this.retryDeadline;
-    let message = firstError;
-    while (Date.now() < deadline && !this.closed) {
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
-      if (this.closed) return;
-      const stmt = this.statement;
-      stmt.payload = p.payload;
-      stmt.trx = this.trxBits();
-      const decision = this.routerSession!.route(stmt);
-      stmt.payload = EMPTY;
-      if (decision.kind !== 'error') {
-        const server = decision.kind === 'server' ? decision.server : null;
-        if (server !== null && !this.links.has(server)) {
-          try {
-            await this.connectLink(server);
-          } catch (err) {
-            message = (err as Error).message;
-            continue;
-          }
-          if (this.closed) return;
-        }
-        this.retryDeadline = null;
-        this.ctx.log.info({ session: this.id, waitedMs: this.ctx.settings.delayedRetryMs - (deadline - Date.now()) }, 'delayed retry: the statement found a server');
-        this.dispatch(p, cmd, kind, decision);
-        return;
-      }
-      message = decision.message;
-    }
-    this.retryDeadline = null;
-    this.sendPacket(encodeErr(ROUTER_REFUSED, message), (p.lastSeq + 1) & 0xff);
-  }
-
-  private retryDeadline: number | null = null;
-
-  private trxBits(): number {
-    const st = this.serverStatus;
-    return TRX_TRACKED | (st & Status.IN_TRANS ? TRX_ACTIVE : 0) | (st & Status.IN_TRANS_READONLY ? TRX_READ_ONLY : 0) | (st & Status.AUTOCOMMIT ? TRX_AUTOCOMMIT : 0);
-  }
-
-  /** True when no connection but the forwarding kind of reply is pending (the fast path may go on). */
-  private onlyForwarding(): boolean {
-    for (const l of this.links.values()) if (!l.forwardingOnly) return false;
-    return true;
-  }
-
-  /**
-   * Sends a routed command. The fast path — the target connection is open and no other connection
-   * has replies pending — writes it at once (pipelining stays possible); everything else (a
-   * connection to open, a session command for every connection, a prepare, replies pending
-   * elsewhere, whose order must be kept) runs as a proxy command after earlier replies.
-   */
-  private dispatch(p: FramedPacket, cmd: number, kind: ReplyKind | null, decision: RouteDecision): boolean {
-    const sessionWide = cmd === Com.INIT_DB || cmd === Com.SET_OPTION || cmd === Com.RESET_CONNECTION || cmd === Com.STMT_RESET;
-    if (cmd === Com.STMT_PREPARE) {
-      const answering = decision.kind === 'server' ? decision.server : this.main?.name ?? this.mainName ?? '';
-      const kindOf = this.statement.kind;
-      const flags = this.statement.flags;
-      return this.runProxyCommand(p, (pk) => this.prepareEverywhere(pk, answering, kindOf, flags));
-    }
-    if (decision.kind === 'merge') return this.runProxyCommand(p, (pk) => this.mergeFromAll(pk));
-    // A statement that only changes session state (the classifier's kind 3: SET, USE, ...) runs
-    // on every connection and goes into the history, whatever connection the router named: a
-    // connection opened later (lazy connect, transaction replay) must be in the same state.
-    // Unless the router said "this server only" for USE / COM_INIT_DB / SET (schemarouter: the
-    // database exists on one shard; the other shards keep theirs).
-    const only = decision.kind === 'server' && decision.only === true && (cmd === Com.INIT_DB || cmd === Com.QUERY);
-    if (!only && (decision.kind === 'all' || sessionWide || this.statement.kind === CLASSIFIED_SESSION_WRITE)) {
-      return this.runProxyCommand(p, (pk) => this.sessionCommand(pk, kind!));
-    }
-    let target = decision.kind === 'server' ? decision.server : '';
-    if (cmd === Com.STMT_FETCH && p.payload.length >= 5) {
-      // Rows of a cursor come from where it was opened.
-      target = this.stmts.get(p.payload.readUInt32LE(1))?.lastServer ?? target;
-    }
-    if (cmd === Com.STMT_EXECUTE && this.ctx.discoversDatabases === true && p.payload.length >= 5) {
-      // Shards hold different tables: a statement runs where it was prepared unless the router's server has it too.
-      const ps = this.stmts.get(p.payload.readUInt32LE(1));
-      if (ps?.lastServer && !this.links.get(target)?.statements.has(ps.clientId)) target = ps.lastServer;
-    }
-    const link = this.links.get(target);
-    if (this.needsCausalWait(target, cmd)) {
-      return this.runProxyCommand(p, async (pk) => {
-        const where = await this.causalTarget(target);
-        const l = this.links.get(where) ?? (await this.openLink(where));
-        if (l && !this.closed) this.sendTo(l, pk, kind);
-      });
-    }
-    if (link && !this.op && this.onlyForwarding() && !this.otherPending(link)) {
-      return this.sendTo(link, p, kind);
-    }
-    return this.runProxyCommand(p, async (pk) => {
-      let l = this.links.get(target) ?? null;
-      if (!l && this.ctx.settings.delayedRetryMs > 0) {
-        // delayed_retry covers a server that cannot be reached too: route again until one is.
-        try {
-          l = await this.connectLink(target);
-        } catch (err) {
-          if (this.closed) return;
-          return this.retryRouting(pk, cmd, kind, (err as Error).message);
-        }
-      }
-      l ??= await this.openLink(target);
-      if (l && !this.closed) this.sendTo(l, pk, kind);
-    });
-  }
-
-  /** A read for a replica that must first wait for a GTID there, or be placed by one (causal_reads). */
-  private needsCausalWait(target: string, cmd: number): boolean {
-    const mode = this.ctx.settings.causalReads;
-    if (mode === 'none' || (cmd !== Com.QUERY && cmd !== Com.STMT_EXECUTE) || this.statement.kind !== CLASSIFIED_READ) return false;
-    // Diagnostics of the previous statement (SHOW WARNINGS, @@warning_count, FOUND_ROWS()) and
-    // reads of variables only: no data to be consistent with, and the wait itself would reset
-    // the server's diagnostics area.
-    if ((this.statement.flags & (Flag.LAST_INSERT_ID | Flag.SYSVAR_ONLY)) !== 0) return false;
-    if ((mode === 'local' || mode === 'fast') && !this.gtid.dirty && this.gtid.last === null) return false;
-    return this.ctx.servers().find((s) => s.name === target)?.role === 'replica';
-  }
-
-  /**
-   * Where a causal read goes: `replica` once it has caught up with the GTID the read must see
-   * (waited for, or for the fast modes known from the monitor), else (timeout, no connection,
-   * not caught up) the primary.
-   */
-  private async causalTarget(replica: string): Promise<string> {
-    const mode = this.ctx.settings.causalReads;
-    const servers = this.ctx.servers();
-    const primary = servers.find((s) => s.role === 'primary');
-    if (!primary) return replica;
-    if (mode === 'fast_global') return caughtUpReplica(servers, replica, primary.gtid ?? '') ?? primary.name;
-    let gtid: string | null;
-    if (mode === 'local' || mode === 'fast') {
-      // With session tracking the GTID came with the write's OK; otherwise ask the primary.
-      if (this.gtid.dirty) this.gtid.queried(await this.primaryValue(primary.name, LOCAL_GTID_QUERY));
-      gtid = this.gtid.last;
-    } else {
-      gtid = await this.primaryValue(primary.name, mode === 'universal' ? UNIVERSAL_GTID_QUERY : GLOBAL_GTID_QUERY);
-    }
-    if (!gtid || this.closed) return replica;
-    if (mode === 'fast') return caughtUpReplica(servers, replica, gtid) ?? primary.name;
-    const rl = this.links.get(replica) ?? (await this.connectLink(replica).catch(() => null));
-    if (!rl || this.closed) return primary.name;
-    let wait: Buffer;
-    try {
-      wait = gtidWaitPayload(gtid, this.ctx.settings.causalReadsTimeoutMs);
-    } catch {
-      return primary.name;
-    }
-    const res = await this.multi(new Map([[rl, 1]]), () => {
-      rl.expect(1 /* ReplyKind.Result */, ReplyMode.Discard);
-      this.writeTo(rl, rewrittenPacket(wait));
-    });
-    if (res.get(rl)?.[0]?.ok) return replica;
-    this.ctx.log.info({ session: this.id, server: replica, gtid }, 'causal read: the replica did not catch up in time; the read goes to the primary');
-    return primary.name;
-  }
-
-  /** The one value `query` (a COM_QUERY payload) returns on the primary; null if it cannot be had. */
-  private async primaryValue(primary: string, query: Buffer): Promise<string | null> {
-    const link = this.links.get(primary) ?? (await this.connectLink(primary).catch(() => null));
-    if (!link || this.closed) return null;
-    const out = await this.multi(new Map([[link, 1]]), () => {
-      link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-      this.writeTo(link, rewrittenPacket(query));
-    });
-    const reply = out.get(link)?.[0]?.reply;
-    return reply ? singleValue(reply, link.tracker.deprecateEof) : null;
-  }
-
-  private otherPending(link: BackendLink): boolean {
-    for (const l of this.links.values()) if (l !== link && l.pending > 0) return true;
-    return false;
-  }
-
-  /** Writes a command to one connection, its reply to be forwarded. */
-  private sendTo(link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
-    const cmd = p.payload[0];
-    if (link !== this.main && kind !== null && this.statement.kind === CLASSIFIED_READ && !(this.serverStatus & Status.IN_TRANS) && link.pending === 0) {
-      // A read that may be sent again elsewhere if this connection dies before answering.
-      const r = this.retry;
-      r.link = link;
-      // A copy: the packet may be a view of the socket's reused read buffer.
-      r.payload = Buffer.from(p.payload);
-      r.clientStmtId = p.payload.length >= 5 && cmd !== Com.QUERY ? p.payload.readUInt32LE(1) : 0;
-      r.kind = kind;
-      r.seq = p.lastSeq;
-    }
-    if (this.ctx.settings.trxReplay !== null) this.recordForReplay(link, p.payload, kind);
-    if (this.ctx.settings.causalReads !== 'none' && this.statement.kind !== CLASSIFIED_READ && link.server.role === 'primary') this.gtid.wrote();
-    if (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_FETCH || cmd === Com.STMT_BULK_EXECUTE) {
-      const mapped = this.mapStatement(link, p);
-      if (mapped === null) return true;
-      p = mapped;
-    }
-    this.lastCmdSeq = p.lastSeq;
-    if (kind !== null) {
-      if (this.resultFilters.length > 0 && kind === 1 /* ReplyKind.Result */ && link.pending === 0 && this.teeLink === null) {
-        this.teeLink = link;
-        this.teeBinary = cmd === Com.STMT_EXECUTE;
-      }
-      link.expect(kind, ReplyMode.Forward);
-      this.routerSession?.opStarted?.(link.name);
-      // Response time of a lone statement (pipelined ones would measure queueing too).
-      link.sentAt = link.pending === 1 ? performance.now() : 0;
-    }
-    this.writeTo(link, p);
-    return true;
-  }
-
-  /** transaction_replay: keeps `payload` (as the client sent it) if it runs in a transaction on `link`. */
-  private recordForReplay(link: BackendLink, payload: Buffer, kind: ReplyKind | null): void {
-    const limits = this.ctx.settings.trxReplay;
-    if (limits === null || kind !== 1 /* ReplyKind.Result */) return;
-    const st = this.serverStatus;
-    const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || this.statement.kind === CLASSIFIED_BEGIN;
-    if (!inTrx) return;
-    if (this.trx === null) this.trx = new TrxLog(link.name, limits.maxSize, link.server.role === 'primary');
-    if (this.trx.server === link.name) this.trx.add(payload, kind);
-  }
-
-  /**
-   * The command with the client's statement id replaced by the connection's (in place: the
-   * payload is ours), parameter types added if this connection never got them; null (ERR sent)
-   * for an unknown statement.
-   */
-  private mapStatement(link: BackendLink, p: FramedPacket): FramedPacket | null {
-    if (p.payload.length < 5) return p;
-    const clientId = p.payload.readUInt32LE(1);
-    const ps = this.stmts.get(clientId);
-    const backendId = ps ? link.statements.get(ps.clientId) : undefined;
-    if (!ps || backendId === undefined) {
-      this.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, `Unknown prepared statement handler (${clientId === LAST_PREPARED ? -1 : clientId}) given to mysqld_stmt_execute`), (p.lastSeq + 1) & 0xff);
-      return null;
-    }
-    p.payload.writeUInt32LE(backendId, 1);
-    if (p.payload[0] !== Com.STMT_EXECUTE) return p;
-    ps.lastServer = link.name;
-    const at = typesAt(p.payload, ps.params);
-    if (at > 0) {
-      // Kept for connections that never saw them; copied only when they change (compared in
-      // place: an execute allocates nothing here).
-      const end = at + 2 * ps.params;
-      if (ps.types === null || ps.types.compare(p.payload, at, end) !== 0) ps.types = Buffer.from(p.payload.subarray(at, end));
-      if (this.links.size > 1) link.typed.add(ps.clientId);
-    } else if (ps.params > 0 && ps.types && !link.typed.has(ps.clientId)) {
-      link.typed.add(ps.clientId);
-      return rewrittenPacket(withTypes(p.payload, ps.params, ps.types));
-    }
-    return p;
-  }
-
-  /** COM_STMT_CLOSE / COM_STMT_SEND_LONG_DATA: to every connection that has the statement. */
-  private statementToAll(p: FramedPacket): void {
-    const clientId = p.payload.length >= 5 ? p.payload.readUInt32LE(1) : 0;
-    const ps = this.stmts.get(clientId);
-    if (!ps) return; // MariaDB ignores both for an unknown id (no reply to send)
-    for (const link of this.links.values()) {
-      const id = link.statements.get(ps.clientId);
-      if (id === undefined) continue;
-      const payload = Buffer.from(p.payload);
-      payload.writeUInt32LE(id, 1);
-      this.writeTo(link, rewrittenPacket(payload));
-      if (p.payload[0] === Com.STMT_CLOSE) {
-        link.statements.delete(ps.clientId);
-        link.typed.delete(ps.clientId);
-      }
-    }
-    if (p.payload[0] === Com.STMT_CLOSE) {
-      this.stmts.delete(ps.clientId);
-      this.history.removePrepare(ps.clientId);
-    }
-  }
-
-  /** Runs `send` for the given connections and waits for the replies it announced. */
-  private multi(expected: Map<BackendLink, number>, send: () => void): Promise<MultiOp['outcomes']> {
-    return new Promise((resolve) => {
-      const op: MultiOp = {
-        waiting: expected,
-        outcomes: new Map(),
-        done: () => {
-          if (this.op === op) this.op = null;
-          resolve(op.outcomes);
-        },
-      };
-      this.op = op;
-      send();
-      if (expected.size === 0) op.done();
-    });
-  }
-
-  /**
-   * A command that changes session state (router said "all", or COM_INIT_DB & co): it runs on
-   * every open connection and goes into the history; the client gets the main connection's
-   * answer. A connection that answers differently is closed (its state no longer matches).
-   */
-  private async sessionCommand(p: FramedPacket, kind: ReplyKind): Promise<void> {
-    // With master_reconnection the main connection may be closed: reopen it first.
-    if (!this.main && this.mainName !== null && this.links.size === 0 && !(await this.openLink(this.mainTarget() ?? this.mainName))) return;
-    const answering = this.main ?? [...this.links.values()][0];
-    if (!answering) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
-    const cmd = p.payload[0]!;
-    this.gtid.sessionCommand(p.payload);
-    const entry = cmd === Com.RESET_CONNECTION ? null : this.history.add(p.payload);
-    const targets = [...this.links.values()];
-    this.lastCmdSeq = p.lastSeq;
-    this.routerSession?.opStarted?.(answering.name);
-    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
-      for (const l of targets) {
-        let pk = p;
-        if (cmd === Com.STMT_RESET) {
-          const id = p.payload.length >= 5 ? this.stmts.get(p.payload.readUInt32LE(1)) : undefined;
-          const backendId = id ? l.statements.get(id.clientId) : undefined;
-          if (backendId === undefined) {
-            if (l === answering) this.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, 'Unknown prepared statement handler given to mysqld_stmt_reset'), 1);
-            this.op?.waiting.delete(l);
-            continue;
-          }
-          const payload = Buffer.from(p.payload);
-          payload.writeUInt32LE(backendId, 1);
-          pk = rewrittenPacket(payload);
-        }
-        l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard);
-        this.writeTo(l, pk);
-      }
-    });
-    if (this.closed) return;
-    const main = outcomes.get(answering)?.[0];
-    if (entry && main) {
-      entry.ok = main.ok;
-      entry.errorCode = main.errorCode;
-    }
-    for (const l of targets) l.historyApplied = this.history.end;
-    if (cmd === Com.RESET_CONNECTION) {
-      this.history.clear();
-      this.stmts.clear();
-      for (const l of this.links.values()) {
-        l.statements.clear();
-        l.typed.clear();
-        l.historyApplied = this.history.end;
-      }
-    }
-    for (const [l, list] of outcomes) {
-      const o = list[0];
-      if (l === answering || !o || !main || (o.ok === main.ok && o.errorCode === main.errorCode)) continue;
-      this.logOnce('a server answered a session command differently; its connection is closed', { server: l.name, expected: main.errorCode, got: o.errorCode });
-      this.dropLink(l);
-    }
-  }
-
-  /**
-   * RouteDecision 'merge' (SHOW DATABASES through schemarouter): the statement runs on every
-   * server of the service that is not down, and the client gets one result set, the union of
-   * theirs (host/protocol/result-merge.ts).
-   */
-  private async mergeFromAll(p: FramedPacket): Promise<void> {
-    const links: BackendLink[] = [];
-    for (const s of this.ctx.servers()) {
-      if (s.state === 'down') continue;
-      const l = this.links.get(s.name) ?? (await this.openLink(s.name));
-      if (!l || this.closed) return; // openLink answered the client
-      links.push(l);
-    }
-    if (links.length === 0) return this.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), (p.lastSeq + 1) & 0xff);
-    this.lastCmdSeq = p.lastSeq;
-    const outcomes = await this.multi(new Map(links.map((l) => [l, 1])), () => {
-      for (const l of links) {
-        l.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-        this.writeTo(l, p);
-      }
-    });
-    if (this.closed) return;
-    const replies: Buffer[] = [];
-    for (const l of links) {
-      const r = outcomes.get(l)?.[0]?.reply;
-      if (!r) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${l.name}' during query`, this.replySeq());
-      replies.push(r);
-    }
-    const opts = { inDeprecateEof: links[0]!.tracker.deprecateEof, outDeprecateEof: (this.clientCaps & Cap.DEPRECATE_EOF) !== 0, firstSeq: this.replySeq() };
-    this.socket.write(mergeResultSets(replies, opts));
-  }
-
-  /**
-   * COM_STMT_PREPARE: prepared on every open connection (any of them may run it later), the
-   * client gets the answering connection's reply with the proxy's statement id.
-   */
-  private async prepareEverywhere(p: FramedPacket, answeringName: string, kind: number, flags: number): Promise<void> {
-    let answering = this.links.get(answeringName);
-    if (!answering) answering = (await this.openLink(answeringName)) ?? undefined;
-    if (!answering || this.closed) return;
-    const targets = [...this.links.values()];
-    this.lastCmdSeq = p.lastSeq;
-    const outcomes = await this.multi(new Map(targets.map((l) => [l, 1])), () => {
-      for (const l of targets) {
-        l.expect(2 /* ReplyKind.Prepare */, ReplyMode.Collect);
-        this.writeTo(l, p);
-      }
-    });
-    if (this.closed) return;
-    const reply = outcomes.get(answering)?.[0]?.reply;
-    if (!reply) return this.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${answering.name}' during query`, this.replySeq());
-    const ok = readPrepareOk(reply);
-    if (!ok) {
-      this.socket.write(reply);
-      return;
-    }
-    const ps = this.stmts.add(ok.params, ok.columns, kind, flags);
-    ps.lastServer = answering.name;
-    const entry = this.history.add(p.payload, ps.clientId);
-    entry.ok = true;
-    for (const [l, list] of outcomes) {
-      const r = list[0]?.reply ? readPrepareOk(list[0].reply) : null;
-      if (r) l.statements.set(ps.clientId, r.id);
-      else if (l !== answering && this.ctx.discoversDatabases !== true) {
-        // (Shards: a shard without the statement's tables just does not have it.)
-        this.logOnce('a server could not prepare a statement the client prepared; its connection is closed', { server: l.name });
-        this.dropLink(l);
-      }
-      l.historyApplied = this.history.end;
-    }
-    setPrepareOkId(reply, ps.clientId);
-    this.socket.write(reply);
-  }
-
-  /** Closes a connection the session can no longer use (a later statement may reopen it). */
-  private dropLink(link: BackendLink): void {
-    if (link === this.main) return;
-    this.links.delete(link.name);
-    link.conn.quit();
-  }
-
-  /**
-   * Opens a connection to `name` while the session waits (lazy connect), replays the session's
-   * history on it and checks the outcomes. Answers the client with an ERR and returns null when
-   * that fails.
-   */
-  private async openLink(name: string): Promise<BackendLink | null> {
-    try {
-      return await this.connectLink(name);
-    } catch (err) {
-      if (this.closed) return null;
-      const msg = (err as Error).message;
-      this.logOnce('cannot open a connection the router asked for', { server: name, reason: msg });
-      const spec = err instanceof NotAServer ? ROUTER_REFUSED : Er.NO_BACKEND;
-      this.sendPacket(encodeErr(spec, msg), this.replySeq());
-      return null;
-    }
-  }
-
-  /** Opens a connection to `name` and brings it to the session's state; throws why it cannot. */
-  private async connectLink(name: string): Promise<BackendLink> {
-    const server = this.ctx.servers().find((s) => s.name === name);
-    if (!server || !this.login) throw new NotAServer(`router chose server '${name}', which is not a server of service '${this.service}'`);
-    let conn: BackendConnection;
-    try {
-      // A shard without the login database (database discovery says so) is opened without one.
-      const database = this.database !== null && this.ctx.databasesOf?.(name)?.includes(this.database) === false ? null : this.database;
-      conn = await BackendConnection.connect(server, { ...this.login, user: this.user, stage1: this.stage1, database }, this.ctx.settings.connectTimeoutMs, this.gtid.setup);
-    } catch (err) {
-      throw new Error(`Could not connect to server '${name}': ${(err as Error).message}`);
-    }
-    if (this.closed) {
-      conn.destroy();
-      throw new Error('session closed');
-    }
-    const link = this.attachLink(conn, server);
-    const entries = this.history.since(0);
-    if (entries.length === 0) return link;
-    if (this.history.overflowed) this.logOnce('session command history was pruned; a new connection misses the oldest session state', { server: name, limit: HISTORY_LIMIT });
-    // One at a time: a connection's reply modes must not mix inside one chunk (BackendLink).
-    const got: Outcome[] = [];
-    for (const e of entries) {
-      const outcomes = await this.multi(new Map([[link, 1]]), () => {
-        link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
-        this.writeTo(link, rewrittenPacket(e.payload));
-      });
-      if (this.closed) throw new Error('session closed');
-      const o = outcomes.get(link)?.[0];
-      if (!o) break;
-      got.push(o);
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const o = got[i];
-      const prepared = e.command === Com.STMT_PREPARE && o?.reply ? readPrepareOk(o.reply) : null;
-      if (prepared) link.statements.set(e.clientStmtId, prepared.id);
-      if (o && e.command === Com.STMT_PREPARE && this.ctx.discoversDatabases === true) continue; // a shard may lack its tables
-      if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
-        this.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });
-        this.dropLink(link);
-        throw new Error(`Server '${name}' could not be brought to the session's state`);
-      }
-    }
-    link.historyApplied = this.history.end;
-    return link;
-  }
-
-  /** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
-  private canReplay(link: BackendLink): boolean {
-    const trx = this.trx;
-    if (!trx || trx.server !== link.name || trx.tooLarge || this.ctx.settings.trxReplay === null) return false;
-    if (this.op || this.infile || this.replaying) return false;
-    // Only at a statement boundary, or before any byte of the in-flight reply reached the client.
-    return link.pending === 0 || (link.pending === 1 && !link.tracker.midReply && trx.inFlight !== null);
-  }
-
-  /**
-   * transaction_replay: a new connection to the transaction's server, the session state and the
-   * transaction's statements replayed on it, each result compared with what the client got; the
-   * statement in flight (if any) is then sent again and its reply forwarded as usual.
-   */
-  private async replayTransaction(lost: BackendLink, wasMain: boolean, err: Error | undefined): Promise<void> {
-    const limits = this.ctx.settings.trxReplay!;
-    const trx = this.trx!;
-    const deadline = Date.now() + limits.timeoutMs;
-    this.replaying = true;
-    this.busy = true;
-    this.socket.pause();
-    this.ctx.log.info({ session: this.id, server: lost.name, statements: trx.statements.length, reason: err?.message }, 'connection lost in a transaction; replaying it');
-    let lastError = 'no attempt made';
-    try {
-      // An attempt is a replay on an open connection. Finding a server (no primary during a
-      // failover, one that refuses connections) is bounded by transaction_replay_timeout only:
-      // a failover takes seconds, and counting each try would give up long before it is done.
-      for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !this.closed; ) {
-        // Asked again each time: after a failover the transaction goes to the new primary.
-        const target = reopenTarget(trx.server, trx.onPrimary, this.ctx.servers());
-        let link: BackendLink;
-        try {
-          if (target === null) throw new Error('no primary server available');
-          const open = this.links.get(target);
-          link = open && open.pending === 0 ? open : await this.connectLink(target);
-        } catch (e) {
-          lastError = (e as Error).message;
-          await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
-          continue;
-        }
-        attempt++;
-        const done = trx.statements.filter((x) => x.fingerprint !== null);
-        // One statement at a time: each collected reply must hold exactly its own bytes.
-        const got: Outcome[] = [];
-        for (const x of done) {
-          const outcomes = await this.multi(new Map([[link, 1]]), () => {
-            link.expect(x.kind, ReplyMode.Collect);
-            this.writeTo(link, rewrittenPacket(this.forLink(x.payload, link)));
-          });
-          if (this.closed) return;
-          const o = outcomes.get(link)?.[0];
-          if (!o) break;
-          got.push(o);
-        }
-        if (link.conn.isClosed) {
-          lastError = `connection to '${link.name}' lost during the replay`;
-          continue;
-        }
-        const mismatch = done.findIndex((x, i) => {
-          const o = got[i];
-          return !o || fingerprintOf({ ...o, error: !o.ok }, o.reply) !== x.fingerprint;
-        });
-        if (mismatch >= 0) {
-          const o = got[mismatch];
-          this.logOnce('transaction replay gave different results; the transaction cannot continue', {
-            server: lost.name, statement: mismatch, expected: done[mismatch]!.fingerprint, got: o ? fingerprintOf({ ...o, error: !o.ok }, o.reply) : 'no reply',
-          });
-          this.dropLink(link);
-          this.trx = null;
-          return this.replayFailed(`Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
-        }
-        if (wasMain) {
-          this.main = link;
-          this.mainName = link.name;
-          this.mainOnPrimary = trx.onPrimary;
-        }
-        if (link.name !== trx.server) {
-          // Moved (failover): the router learns where the session now is.
-          this.ctx.log.info({ session: this.id, from: trx.server, to: link.name }, 'transaction moved to the new primary');
-          trx.server = link.name;
-          if (wasMain) this.routerSession?.connected(link.name);
-        }
-        const inFlight = trx.inFlight;
-        if (inFlight) {
-          link.expect(inFlight.kind, ReplyMode.Forward);
-          this.writeTo(link, rewrittenPacket(this.forLink(inFlight.payload, link)));
-        }
-        this.ctx.log.info({ session: this.id, server: lost.name, statements: done.length, attempt }, 'transaction replayed');
-        return;
-      }
-      this.trx = null;
-      this.replayFailed(`Lost connection to backend server '${lost.name}' in a transaction; replay failed: ${lastError}`, trx.inFlight !== null);
-    } finally {
-      this.replaying = false;
-      if (!this.closed) {
-        this.busy = false;
-        this.drainBacklog();
-      }
-    }
-  }
-
-  /**
-   * The client waits for a reply: it gets the error now. An idle client gets it as the answer to
-   * its next command (an ERR out of the blue would only make it drop the connection silently).
-   */
-  private replayFailed(message: string, clientWaiting: boolean): void {
-    if (clientWaiting) return this.fail(Er.LOST_CONNECTION, message, this.replySeq());
-    this.failureForNext = message;
-  }
-
-  /** A recorded command (client statement ids) as `link` must get it. */
-  private forLink(payload: Buffer, link: BackendLink): Buffer {
-    const cmd = payload[0];
-    if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
-    const ps = this.stmts.get(payload.readUInt32LE(1));
-    const id = ps ? link.statements.get(ps.clientId) : undefined;
-    if (!ps || id === undefined) return payload;
-    let out: Buffer = Buffer.from(payload);
-    out.writeUInt32LE(id, 1);
-    if (cmd === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
-    link.typed.add(ps.clientId);
-    return out;
-  }
-
-  /**
-   * Passes the statement through the filters in order. A rewrite replaces stmt.payload (later
-   * filters and the router see the new SQL); a block answers the client with the filter's ERR
-   * (nothing, for a command that has no reply) and returns true.
-   */
-  private runFilters(stmt: { -readonly [K in keyof Statement]: Statement[K] }, lastSeq: number, hasReply: boolean): boolean {
-    for (const f of this.filterSessions) {
-      const v = f.statement(stmt);
-      if (v === null) continue;
-      if (v.action === FilterAction.Block) {
-        if (hasReply) this.sendPacket(encodeErr({ code: v.errorCode, sqlState: v.sqlState }, v.text), (lastSeq + 1) & 0xff);
-        return true;
-      }
-      if (v.action === FilterAction.Rewrite) {
-        const text = Buffer.from(v.text, 'utf8');
-        const payload = Buffer.allocUnsafe(1 + text.length);
-        payload[0] = stmt.command;
-        text.copy(payload, 1);
-        stmt.payload = payload;
-      }
-    }
-    return false;
-  }
-
-  private writeTo(link: BackendLink, p: FramedPacket): void {
+  writeTo(link: BackendLink, p: FramedPacket): void {
     let ok: boolean;
     if (p.raw) ok = link.write(p.raw);
     else {
@@ -1447,8 +345,8 @@ export class ClientSession implements SessionView, LinkOwner {
    * Runs a command the proxy handles itself (or a routed command that must wait), after every
    * earlier reply has been forwarded. `run` gets the packet (a private copy when it had to wait).
    */
-  private runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
-    if (this.pendingReplies() > 0 || this.op) {
+  runProxyCommand(p: FramedPacket, run: (p: FramedPacket) => Promise<void>): boolean {
+    if (pendingReplies(this) > 0 || this.op) {
       this.busy = true;
       const packet = copyPacket(p);
       this.deferred = { packet, run };
@@ -1467,117 +365,29 @@ export class ClientSession implements SessionView, LinkOwner {
     return true;
   }
 
-  private deferred: { packet: FramedPacket; run: (p: FramedPacket) => Promise<void> } | null = null;
-
-  private async kill(id: number, query: boolean): Promise<void> {
-    if (id === this.id && !query) {
-      for (const l of this.links.values()) l.conn.quit();
-      return this.fail(Er.CONNECTION_KILLED, 'Connection was killed', 1);
-    }
-    if (id === this.id) {
-      // KILL QUERY of one's own id interrupts the KILL statement itself: MariaDB answers 1317.
-      return this.sendPacket(encodeErr(Er.QUERY_INTERRUPTED, 'Query execution was interrupted'), 1);
-    }
-    const found = await this.ctx.kill(id, query);
-    if (this.closed) return;
-    if (found) this.sendPacket(encodeOk({ status: this.serverStatus }), 1);
-    else this.sendPacket(encodeErr(Er.NO_SUCH_THREAD, `Unknown thread id: ${id}`), 1);
-  }
-
   /** Called for KILL from another session: stops the running statement or ends this session. */
-  async killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
-    const be = this.busyLink();
-    if (query) {
-      if (be) await killBackendThread(be.name, be.conn.threadId, true);
-      return;
-    }
-    // Close first: a client killed directly just sees its connection end. Killing the backend
-    // thread first raced with that thread's socket closing, which sent a 2013 ERR instead.
-    this.close();
-    if (be) await killBackendThread(be.name, be.conn.threadId, false).catch(() => {});
-  }
-
-  private async changeUser(p: FramedPacket): Promise<void> {
-    let cu;
-    try {
-      cu = decodeChangeUser(p.payload, this.clientCaps);
-    } catch (err) {
-      this.logOnce('malformed COM_CHANGE_USER', { reason: (err as Error).message });
-      return this.fail(Er.HANDSHAKE, 'Bad handshake', 1);
-    }
-    let seq = 1;
-    let token = cu.authResponse;
-    let scramble = this.scramble;
-    if (cu.authPlugin !== null && cu.authPlugin !== NATIVE_PASSWORD) {
-      scramble = newScramble();
-      this.socket.write(framePacket(encodeAuthSwitch(NATIVE_PASSWORD, scramble), seq).bytes);
-      this.socket.resume();
-      const reply = await this.nextClientPacket(seq + 2);
-      this.socket.pause();
-      if (this.closed) return;
-      token = reply.payload;
-      seq = reply.seq + 1;
-    }
-    const verdict = await verifyNativePassword(this.ctx.accounts, cu.user, this.clientAddress, token, scramble);
-    if (this.closed) return;
-    if (!verdict.ok) {
-      this.logOnce('change user: authentication failed', { user: cu.user, reason: verdict.reason });
-      // MariaDB (10.11) answers ERR and keeps the connection as the previous user; the backend
-      // was not asked yet, so it still is that user too.
-      return this.sendPacket(encodeErr(verdict.error, verdict.message), seq);
-    }
-    // master_reconnection may have left no main connection (closed while idle): reopen it.
-    let main = this.main;
-    if (!main) {
-      const target = this.mainTarget() ?? this.mainName ?? '';
-      main = await this.connectLink(target).catch((err: unknown) => {
-        if (!this.closed) this.sendPacket(encodeErr(Er.NO_BACKEND, (err as Error).message), seq);
-        return null;
-      });
-      if (!main || this.closed) return;
-    }
-    const result = await main.conn.changeUser(cu, verdict.stage1);
-    if (this.closed) return;
-    if (!result.ok) {
-      // The backend refused (e.g. unknown database) and, like MariaDB to a direct client, went
-      // back to the previous user: relay its ERR and go on as before.
-      return this.sendPacket(result.payload, seq);
-    }
-    this.user = cu.user;
-    this.database = cu.database;
-    this.stage1 = verdict.stage1;
-    this.gtid.stop(); // the backend session starts over: its tracked variables are the defaults again
-    main.conn.status = result.status;
-    this.serverStatus = result.status;
-    // The session starts over: no history, no prepared statements. Other connections are
-    // closed rather than changed one by one; they reopen, as the new user, when needed.
-    this.history.clear();
-    this.stmts.clear();
-    main.statements.clear();
-    main.typed.clear();
-    main.historyApplied = this.history.end;
-    for (const l of [...this.links.values()]) if (l !== main) this.dropLink(l);
-    this.sendPacket(encodeOk({ status: result.status }), seq);
+  killedBy(query: boolean, killBackendThread: (server: string, threadId: number, query: boolean) => Promise<void>): Promise<void> {
+    return killedBy(this, query, killBackendThread);
   }
 
   // ---- output and teardown --------------------------------------------------------------------
 
-  private replySeq(): number {
+  replySeq(): number {
     return (this.lastCmdSeq + 1) & 0xff;
   }
 
-  private sendPacket(payload: Buffer, seq: number): void {
+  sendPacket(payload: Buffer, seq: number): void {
     if (!this.closed) this.socket.write(framePacket(payload, seq).bytes);
   }
 
   /** Sends an ERR packet and closes the session. */
-  private fail(spec: ErrorSpec, message: string, seq: number): void {
+  fail(spec: ErrorSpec, message: string, seq: number): void {
     if (this.closed) return;
     if (!this.socket.destroyed && this.socket.writable) this.socket.end(framePacket(encodeErr(spec, message), seq).bytes);
     this.close();
   }
 
-  private internalError(err: unknown): void {
+  internalError(err: unknown): void {
     const message = err instanceof ProtocolError ? err.message : (err as Error)?.stack ?? String(err);
     this.ctx.log.error({ session: this.id, err: message }, 'session failed');
     this.fail(Er.HANDSHAKE, 'Internal proxy error', 1);
@@ -1586,17 +396,17 @@ export class ClientSession implements SessionView, LinkOwner {
   private logged = new Set<string>();
 
   /** Each kind of bad event is logged once per session so a misbehaving client cannot flood the log. */
-  private logOnce(msg: string, fields: Record<string, unknown>): void {
+  logOnce(msg: string, fields: Record<string, unknown>): void {
     if (this.logged.has(msg)) return;
     this.logged.add(msg);
     this.ctx.log.warn({ session: this.id, client: this.clientAddress, user: this.user || undefined, ...fields }, msg);
   }
 
-  private armIdleTimer(): void {
+  armIdleTimer(): void {
     const ms = this.ctx.settings.idleTimeoutMs;
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
-      if (this.pendingReplies() > 0 || this.busy) {
+      if (pendingReplies(this) > 0 || this.busy) {
         this.idleTimer?.refresh();
         return;
       }
@@ -1631,20 +441,5 @@ export class ClientSession implements SessionView, LinkOwner {
     this.hooks.onClose(this);
   }
 }
-
-/** A command a filter rewrote: sent as a fresh packet (split if it reaches 16 MiB). */
-function rewrittenPacket(payload: Buffer): FramedPacket {
-  return { seq: 0, lastSeq: Math.floor(payload.length / 0xffffff) & 0xff, payload, raw: null };
-}
-
-/** A private copy; payload stays a view of raw (mapStatement edits the payload, writeTo sends raw). */
-function copyPacket(p: FramedPacket): FramedPacket {
-  if (!p.raw) return { seq: p.seq, lastSeq: p.lastSeq, payload: Buffer.from(p.payload), raw: null };
-  const raw = Buffer.from(p.raw);
-  return { seq: p.seq, lastSeq: p.lastSeq, payload: raw.subarray(4), raw };
-}
-
-/** The router named a server the service does not have. */
-class NotAServer extends Error {}
 
 export { EMPTY };

@@ -1,0 +1,177 @@
+// transaction_replay: recording a transaction's statements, deciding whether a lost connection's
+// transaction can be replayed, replaying it on a new connection (comparing each result with what
+// the client got), and holding back the ERR a server sends before it closes a connection.
+import { Com, Status } from '../protocol/constants.js';
+import { Er } from '../protocol/errors.js';
+import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
+import { type BackendLink, ReplyMode } from './backend-link.js';
+import { meansConnectionLost } from './connection-errors.js';
+import { multi, type Outcome } from './multi-op.js';
+import { typesAt, withTypes } from './prepared-statements.js';
+import { reopenTarget } from './primary-follow.js';
+import { CLASSIFIED_BEGIN, RETRY_STEP_MS, type SessionCore } from './session-core.js';
+import { connectLink, dropLink } from './session-links.js';
+import { rewrittenPacket } from './session-packets.js';
+import { fingerprintOf, TrxLog } from './trx-log.js';
+
+/** transaction_replay: keeps `payload` (as the client sent it) if it runs in a transaction on `link`. */
+export function recordForReplay(s: SessionCore, link: BackendLink, payload: Buffer, kind: ReplyKind | null): void {
+  const limits = s.ctx.settings.trxReplay;
+  if (limits === null || kind !== 1 /* ReplyKind.Result */) return;
+  const st = s.serverStatus;
+  const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || s.statement.kind === CLASSIFIED_BEGIN;
+  if (!inTrx) return;
+  if (s.trx === null) s.trx = new TrxLog(link.name, limits.maxSize, link.server.role === 'primary');
+  if (s.trx.server === link.name) s.trx.add(payload, kind);
+}
+
+/** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
+export function canReplay(s: SessionCore, link: BackendLink): boolean {
+  const trx = s.trx;
+  if (!trx || trx.server !== link.name || trx.tooLarge || s.ctx.settings.trxReplay === null) return false;
+  if (s.op || s.infile || s.replaying) return false;
+  // Only at a statement boundary, or before any byte of the in-flight reply reached the client.
+  return link.pending === 0 || (link.pending === 1 && !link.tracker.midReply && trx.inFlight !== null);
+}
+
+/**
+ * transaction_replay: a new connection to the transaction's server, the session state and the
+ * transaction's statements replayed on it, each result compared with what the client got; the
+ * statement in flight (if any) is then sent again and its reply forwarded as usual.
+ */
+export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMain: boolean, err: Error | undefined): Promise<void> {
+  const limits = s.ctx.settings.trxReplay!;
+  const trx = s.trx!;
+  const deadline = Date.now() + limits.timeoutMs;
+  s.replaying = true;
+  s.busy = true;
+  s.socket.pause();
+  s.ctx.log.info({ session: s.id, server: lost.name, statements: trx.statements.length, reason: err?.message }, 'connection lost in a transaction; replaying it');
+  let lastError = 'no attempt made';
+  try {
+    // An attempt is a replay on an open connection. Finding a server (no primary during a
+    // failover, one that refuses connections) is bounded by transaction_replay_timeout only:
+    // a failover takes seconds, and counting each try would give up long before it is done.
+    for (let attempt = 1; attempt <= limits.attempts && Date.now() < deadline && !s.closed; ) {
+      // Asked again each time: after a failover the transaction goes to the new primary.
+      const target = reopenTarget(trx.server, trx.onPrimary, s.ctx.servers());
+      let link: BackendLink;
+      try {
+        if (target === null) throw new Error('no primary server available');
+        const open = s.links.get(target);
+        link = open && open.pending === 0 ? open : await connectLink(s, target);
+      } catch (e) {
+        lastError = (e as Error).message;
+        await new Promise((r) => setTimeout(r, RETRY_STEP_MS));
+        continue;
+      }
+      attempt++;
+      const done = trx.statements.filter((x) => x.fingerprint !== null);
+      // One statement at a time: each collected reply must hold exactly its own bytes.
+      const got: Outcome[] = [];
+      for (const x of done) {
+        const outcomes = await multi(s, new Map([[link, 1]]), () => {
+          link.expect(x.kind, ReplyMode.Collect);
+          s.writeTo(link, rewrittenPacket(forLink(s, x.payload, link)));
+        });
+        if (s.closed) return;
+        const o = outcomes.get(link)?.[0];
+        if (!o) break;
+        got.push(o);
+      }
+      if (link.conn.isClosed) {
+        lastError = `connection to '${link.name}' lost during the replay`;
+        continue;
+      }
+      const mismatch = done.findIndex((x, i) => {
+        const o = got[i];
+        return !o || fingerprintOf({ ...o, error: !o.ok }, o.reply) !== x.fingerprint;
+      });
+      if (mismatch >= 0) {
+        const o = got[mismatch];
+        s.logOnce('transaction replay gave different results; the transaction cannot continue', {
+          server: lost.name, statement: mismatch, expected: done[mismatch]!.fingerprint, got: o ? fingerprintOf({ ...o, error: !o.ok }, o.reply) : 'no reply',
+        });
+        dropLink(s, link);
+        s.trx = null;
+        return replayFailed(s, `Lost connection to backend server '${lost.name}': transaction replay found different results (statement ${mismatch + 1}), the transaction was rolled back`, trx.inFlight !== null);
+      }
+      if (wasMain) {
+        s.main = link;
+        s.mainName = link.name;
+        s.mainOnPrimary = trx.onPrimary;
+      }
+      if (link.name !== trx.server) {
+        // Moved (failover): the router learns where the session now is.
+        s.ctx.log.info({ session: s.id, from: trx.server, to: link.name }, 'transaction moved to the new primary');
+        trx.server = link.name;
+        if (wasMain) s.routerSession?.connected(link.name);
+      }
+      const inFlight = trx.inFlight;
+      if (inFlight) {
+        link.expect(inFlight.kind, ReplyMode.Forward);
+        s.writeTo(link, rewrittenPacket(forLink(s, inFlight.payload, link)));
+      }
+      s.ctx.log.info({ session: s.id, server: lost.name, statements: done.length, attempt }, 'transaction replayed');
+      return;
+    }
+    s.trx = null;
+    replayFailed(s, `Lost connection to backend server '${lost.name}' in a transaction; replay failed: ${lastError}`, trx.inFlight !== null);
+  } finally {
+    s.replaying = false;
+    if (!s.closed) {
+      s.busy = false;
+      s.drainBacklog();
+    }
+  }
+}
+
+/**
+ * The client waits for a reply: it gets the error now. An idle client gets it as the answer to
+ * its next command (an ERR out of the blue would only make it drop the connection silently).
+ */
+function replayFailed(s: SessionCore, message: string, clientWaiting: boolean): void {
+  if (clientWaiting) return s.fail(Er.LOST_CONNECTION, message, s.replySeq());
+  s.failureForNext = message;
+}
+
+/** A recorded command (client statement ids) as `link` must get it. */
+function forLink(s: SessionCore, payload: Buffer, link: BackendLink): Buffer {
+  const cmd = payload[0];
+  if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
+  const ps = s.stmts.get(payload.readUInt32LE(1));
+  const id = ps ? link.statements.get(ps.clientId) : undefined;
+  if (!ps || id === undefined) return payload;
+  let out: Buffer = Buffer.from(payload);
+  out.writeUInt32LE(id, 1);
+  if (cmd === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
+  link.typed.add(ps.clientId);
+  return out;
+}
+
+/** A forwarded reply that starts with an ERR is held back while a replay could follow it (LinkOwner.linkHoldsError). */
+export function holdsError(s: SessionCore, link: BackendLink): boolean {
+  const trx = s.trx;
+  return trx !== null && trx.server === link.name && trx.inFlight !== null && !trx.tooLarge && s.ctx.settings.trxReplay !== null && s.op === null;
+}
+
+/** A held ERR reply ended: a lost connection starts the replay, anything else reaches the client. */
+export function heldError(s: SessionCore, link: BackendLink, end: ReplyEnd, bytes: Buffer): void {
+  if (end.error && meansConnectionLost(end.errorCode) && s.links.get(link.name) === link) {
+    // The server ended the statement because the connection is going away (KILL, shutdown):
+    // a lost connection, not a failed statement. The client does not see it; closing the
+    // connection now starts the replay, with this statement still in flight.
+    s.ctx.log.info({ session: s.id, server: link.name, errorCode: end.errorCode }, 'statement ended by the connection going away; replaying the transaction');
+    s.routerSession?.opEnded?.(link.name);
+    link.sentAt = 0;
+    if (s.teeLink === link) {
+      s.teeLink = null;
+      s.teeChunks = [];
+      s.teeBytes = 0;
+    }
+    link.conn.destroy();
+    return;
+  }
+  s.linkData(link, bytes);
+  s.linkReplyEnd(link, end, ReplyMode.Forward, null);
+}
