@@ -160,6 +160,8 @@ const service = z.strictObject({
   transaction_replay_max_size: size(0, 1024 ** 3).default(1024 ** 2),
   transaction_replay_attempts: intRange(1, 100).default(5),
   transaction_replay_timeout: duration(1).default(30_000),
+  // A COMMIT in flight when the connection is lost may have committed: not replayed (MaxScale 23.08+).
+  transaction_replay_safe_commit: bool.default(true),
   // A read sent to a replica first waits for the GTID it must see (MaxScale's readwritesplit names);
   // the fast modes never wait but pick a replica the monitor saw caught up, else the primary.
   causal_reads: oneOf(['none', 'local', 'global', 'fast', 'fast_global', 'universal'] as const).default('none'),

@@ -85,6 +85,8 @@ export interface ServiceConfig {
   transaction_replay_attempts: number;
   /** How long a replay may take in all (reconnects included), ms. */
   transaction_replay_timeout: number;
+  /** A COMMIT in flight when the connection is lost is not replayed (it may have committed): the client gets 2013. */
+  transaction_replay_safe_commit: boolean;
   /**
    * Reads on replicas wait for the session's last write (local) or the primary's position (global:
    * gtid_binlog_pos, universal: gtid_current_pos); fast / fast_global do not wait but use a replica

@@ -82,7 +82,7 @@ export class ServiceRuntime implements ServiceContext {
       maxAllowedPacket: this.cfg.max_allowed_packet,
       connectTimeoutMs: this.cfg.connect_timeout,
       trxReplay: this.cfg.transaction_replay
-        ? { maxSize: this.cfg.transaction_replay_max_size, attempts: this.cfg.transaction_replay_attempts, timeoutMs: this.cfg.transaction_replay_timeout }
+        ? { maxSize: this.cfg.transaction_replay_max_size, attempts: this.cfg.transaction_replay_attempts, timeoutMs: this.cfg.transaction_replay_timeout, safeCommit: this.cfg.transaction_replay_safe_commit }
         : null,
       causalReads: this.cfg.causal_reads,
       causalReadsTimeoutMs: this.cfg.causal_reads_timeout,

@@ -12,7 +12,7 @@ export interface SessionSettings {
   maxAllowedPacket: number;
   connectTimeoutMs: number;
   /** transaction_replay and its limits (0 size: off). */
-  trxReplay: { maxSize: number; attempts: number; timeoutMs: number } | null;
+  trxReplay: { maxSize: number; attempts: number; timeoutMs: number; safeCommit: boolean } | null;
   causalReads: CausalReads;
   causalReadsTimeoutMs: number;
   masterReconnection: boolean;

@@ -35,6 +35,8 @@ export const RETRY_STEP_MS = 250;
 export const TEE_LIMIT = 2 * 1024 * 1024;
 /** Kind.BEGIN of host/classify (a statement that opens a transaction). */
 export const CLASSIFIED_BEGIN = 4;
+/** The classifier's kind for COMMIT. */
+export const CLASSIFIED_COMMIT = 5;
 /** Kind.READ of host/classify. */
 export const CLASSIFIED_READ = 1;
 /** Kind.SESSION_WRITE of host/classify. */

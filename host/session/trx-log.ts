@@ -14,6 +14,8 @@ export interface TrxStatement {
   /** The command as the client sent it (client statement ids), a private copy. */
   readonly payload: Buffer;
   readonly kind: ReplyKind;
+  /** A COMMIT (the classifier's kind): lost in flight, it may have committed already. */
+  readonly commit: boolean;
   /** Fingerprint of the reply; null while it is still coming (the statement in flight). */
   fingerprint: string | null;
 }
@@ -34,7 +36,7 @@ export class TrxLog {
   ) {}
 
   /** A statement sent in the transaction (before its reply). */
-  add(payload: Buffer, kind: ReplyKind): void {
+  add(payload: Buffer, kind: ReplyKind, commit = false): void {
     if (this.tooLarge) return;
     this.bytes += payload.length;
     if (this.bytes > this.maxSize) {
@@ -42,7 +44,7 @@ export class TrxLog {
       this.statements.length = 0;
       return;
     }
-    this.statements.push({ payload: Buffer.from(payload), kind, fingerprint: null });
+    this.statements.push({ payload: Buffer.from(payload), kind, commit, fingerprint: null });
     this.hash = null;
   }
 

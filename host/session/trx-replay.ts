@@ -9,7 +9,7 @@ import { meansConnectionLost } from './connection-errors.js';
 import { multi, type Outcome } from './multi-op.js';
 import { typesAt, withTypes } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
-import { CLASSIFIED_BEGIN, RETRY_STEP_MS, type SessionCore } from './session-core.js';
+import { CLASSIFIED_BEGIN, CLASSIFIED_COMMIT, RETRY_STEP_MS, type SessionCore } from './session-core.js';
 import { connectLink, dropLink } from './session-links.js';
 import { rewrittenPacket } from './session-packets.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
@@ -22,7 +22,7 @@ export function recordForReplay(s: SessionCore, link: BackendLink, payload: Buff
   const inTrx = (st & Status.IN_TRANS) !== 0 || (st & Status.AUTOCOMMIT) === 0 || s.statement.kind === CLASSIFIED_BEGIN;
   if (!inTrx) return;
   if (s.trx === null) s.trx = new TrxLog(link.name, limits.maxSize, link.server.role === 'primary');
-  if (s.trx.server === link.name) s.trx.add(payload, kind);
+  if (s.trx.server === link.name) s.trx.add(payload, kind, s.statement.kind === CLASSIFIED_COMMIT);
 }
 
 /** Whether the transaction on `link` can be replayed after losing it (transaction_replay). */
@@ -30,6 +30,9 @@ export function canReplay(s: SessionCore, link: BackendLink): boolean {
   const trx = s.trx;
   if (!trx || trx.server !== link.name || trx.tooLarge || s.ctx.settings.trxReplay === null) return false;
   if (s.op || s.infile || s.replaying) return false;
+  // transaction_replay_safe_commit: the COMMIT may have been applied before the connection went;
+  // replaying it could commit the transaction twice. The client gets the error instead.
+  if (s.ctx.settings.trxReplay.safeCommit && trx.inFlight?.commit === true) return false;
   // Only at a statement boundary, or before any byte of the in-flight reply reached the client.
   return link.pending === 0 || (link.pending === 1 && !link.tracker.midReply && trx.inFlight !== null);
 }

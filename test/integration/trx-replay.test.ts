@@ -203,6 +203,35 @@ describe('transaction_replay', () => {
     expect(rows).toEqual([{ id: 1, v: 'uno' }, { id: 2, v: 'two' }, { id: 3, v: 'three' }]);
   });
 
+  for (const safeCommit of [true, false]) {
+    it(`a COMMIT killed in flight ${safeCommit ? 'is not replayed (transaction_replay_safe_commit, the default): the client gets 2013' : 'is replayed with transaction_replay_safe_commit=false'}`, async () => {
+      // FLUSH TABLES WITH READ LOCK holds the COMMIT of a transaction with changes ("Waiting for
+      // commit lock") until the kill; whether a killed COMMIT had committed is what the proxy
+      // cannot know, so by default it must not run the transaction a second time.
+      await table(`t_commit_${safeCommit}`);
+      const p = await proxy(safeCommit ? {} : { transaction_replay_safe_commit: false });
+      const c = await client(p);
+      const holder = await mysql.createConnection({ host: '127.0.0.1', port: sharedTopology().primary.port, ...CREDENTIALS.root });
+      open.push(holder);
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO t_commit_${safeCommit} VALUES (3, 'three')`);
+      await holder.query('FLUSH TABLES WITH READ LOCK');
+      try {
+        if (!safeCommit) setTimeout(() => void holder.query('UNLOCK TABLES'), 300);
+        const got = await killMidStatement(c, `COMMIT /* kill-commit-${safeCommit} */`, `kill-commit-${safeCommit}`);
+        if (safeCommit) {
+          expect(got.errno, got.message).toBe(2013);
+        } else {
+          expect(got.errno, got.message).toBeNull();
+        }
+      } finally {
+        await holder.query('UNLOCK TABLES');
+      }
+      const rows = await topo.primary.query<{ n: number }[]>(`SELECT COUNT(*) AS n FROM replay.t_commit_${safeCommit} WHERE id = 3`);
+      expect(Number(rows[0]!.n)).toBe(safeCommit ? 0 : 1);
+    });
+  }
+
   it('without transaction_replay a statement killed mid-flight fails as it does directly: connection lost', async () => {
     await table('t_kill_off');
     const direct = await mysql.createConnection({ host: '127.0.0.1', port: sharedTopology().primary.port, ...CREDENTIALS.app, database: 'replay' });
