@@ -11,6 +11,7 @@
 // with autocommit off a read or a write opens one (the server only does so once a transactional
 // table is touched). A case can always give the bits itself.
 import { ClassifyResult, classify, Flag, flagsOf, Hint, Kind } from '../classify/index.js';
+import { classifyStatement, type MutableStatement } from '../session/classify-statement.js';
 import type { Statement } from '../session/router.js';
 
 export const COM_QUERY = 0x03;
@@ -51,7 +52,6 @@ export interface StatementInput extends StatementOverrides {
   stmtId?: number;
 }
 
-type MutableStatement = { -readonly [K in keyof Statement]: Statement[K] };
 
 function lookup(table: Record<string, number>, what: string, name: string): number {
   const n = table[name.toLowerCase()];
@@ -89,13 +89,7 @@ export class StatementState {
       kind: 0, flags: 0, trx: this.classifies ? Trx.TRACKED | this.status : 0, digestLo: 0, digestHi: 0, hint: 0, hintServer: '',
     };
     if (this.classifies && (command === COM_QUERY || command === COM_STMT_PREPARE)) {
-      const c = classify(stmt.payload, 1, stmt.payload.length, this.classified);
-      stmt.kind = c.kind;
-      stmt.flags = c.flags;
-      stmt.digestLo = c.digestLo;
-      stmt.digestHi = c.digestHi;
-      stmt.hint = c.hint;
-      if (c.hintEnd > c.hintStart) stmt.hintServer = stmt.payload.toString('utf8', c.hintStart, c.hintEnd);
+      classifyStatement(stmt, stmt.payload, this.classified);
     }
     if (this.classifies && execute) {
       const ps = input.prepared !== undefined ? this.classifyText(input.prepared) : this.prepared.get(input.stmtId ?? this.nextStmtId - 1);

@@ -13,7 +13,8 @@ import type { FilterSession, ReplyInfo } from './filter.js';
 import type { SessionGtid } from './gtid-tracking.js';
 import type { MultiOp } from './multi-op.js';
 import type { PreparedStatements } from './prepared-statements.js';
-import type { RouterSession, Statement } from './router.js';
+import type { MutableStatement } from './classify-statement.js';
+import type { RouterSession } from './router.js';
 import type { ServiceContext } from './service-context.js';
 import type { SessionHistory } from './session-history.js';
 import type { TrxLog } from './trx-log.js';
@@ -45,7 +46,7 @@ export const CLASSIFIED_SESSION_WRITE = 3;
 export const ER_BAD_DB = 1049;
 
 /** The session's one reused Statement (routing a statement must not allocate). */
-export type MutableStatement = { -readonly [K in keyof Statement]: Statement[K] };
+export type { MutableStatement };
 
 /** An autocommit read in flight on a connection other than the main one (retried on loss). */
 export interface RetryableRead {

@@ -2,7 +2,7 @@
 // through the filters, routed, and sent (the hot path: onCommand -> dispatch -> sendTo ->
 // writeTo, with no allocation for a forwarded COM_QUERY or COM_STMT_EXECUTE), or run as a proxy
 // command when it needs several connections, a new one, or a wait.
-import { classify } from '../classify/index.js';
+import { classifyStatement } from './classify-statement.js';
 import { Com, Status } from '../protocol/constants.js';
 import { Er } from '../protocol/errors.js';
 import type { FramedPacket } from '../protocol/framer.js';
@@ -100,14 +100,7 @@ export function onCommand(s: SessionCore, p: FramedPacket): boolean {
   stmt.hint = 0;
   stmt.hintServer = '';
   if ((cmd === Com.QUERY || cmd === Com.STMT_PREPARE) && (s.ctx.classifies || s.ctx.settings.trxReplay !== null)) {
-    const c = classify(p.payload, 1, p.payload.length, s.classified);
-    stmt.kind = c.kind;
-    stmt.flags = c.flags;
-    stmt.digestLo = c.digestLo;
-    stmt.digestHi = c.digestHi;
-    stmt.hint = c.hint;
-    // Only a `route to server NAME` hint sets hintStart/hintEnd; no string otherwise.
-    if (c.hintEnd > c.hintStart) stmt.hintServer = p.payload.toString('utf8', c.hintStart, c.hintEnd);
+    classifyStatement(stmt, p.payload, s.classified);
   }
   if ((cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE) && p.payload.length >= 5) {
     const ps = s.stmts.get(p.payload.readUInt32LE(1));

@@ -50,6 +50,7 @@ describe('parseConfig', () => {
       transaction_replay_max_size: 1024 ** 2,
       transaction_replay_attempts: 5,
       transaction_replay_timeout: 30_000,
+      transaction_replay_safe_commit: true,
       causal_reads: 'none',
       causal_reads_timeout: 10_000,
       master_reconnection: false,
