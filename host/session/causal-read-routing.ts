@@ -4,7 +4,7 @@ import { Flag } from '../classify/index.js';
 import { Com } from '../protocol/constants.js';
 import { ReplyMode } from './backend-link.js';
 import { caughtUpReplica, GLOBAL_GTID_QUERY, gtidWaitPayload, LOCAL_GTID_QUERY, singleValue, UNIVERSAL_GTID_QUERY } from './causal-reads.js';
-import { multi } from './multi-op.js';
+import { sendToEach } from './multi-op.js';
 import { CLASSIFIED_READ, type SessionCore } from './session-core.js';
 import { connectLink } from './session-links.js';
 import { rewrittenPacket } from './session-packets.js';
@@ -50,10 +50,7 @@ export async function causalTarget(s: SessionCore, replica: string): Promise<str
   } catch {
     return primary.name;
   }
-  const res = await multi(s, new Map([[rl, 1]]), () => {
-    rl.expect(1 /* ReplyKind.Result */, ReplyMode.Discard);
-    s.writeTo(rl, rewrittenPacket(wait));
-  });
+  const res = await sendToEach(s, [rl], 1 /* ReplyKind.Result */, ReplyMode.Discard, rewrittenPacket(wait));
   if (res.get(rl)?.[0]?.ok) return replica;
   s.ctx.log.info({ session: s.id, server: replica, gtid }, 'causal read: the replica did not catch up in time; the read goes to the primary');
   return primary.name;
@@ -63,10 +60,7 @@ export async function causalTarget(s: SessionCore, replica: string): Promise<str
 async function primaryValue(s: SessionCore, primary: string, query: Buffer): Promise<string | null> {
   const link = s.links.get(primary) ?? (await connectLink(s, primary).catch(() => null));
   if (!link || s.closed) return null;
-  const out = await multi(s, new Map([[link, 1]]), () => {
-    link.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-    s.writeTo(link, rewrittenPacket(query));
-  });
+  const out = await sendToEach(s, [link], 1 /* ReplyKind.Result */, ReplyMode.Collect, rewrittenPacket(query));
   const reply = out.get(link)?.[0]?.reply;
   return reply ? singleValue(reply, link.tracker.deprecateEof) : null;
 }

@@ -8,7 +8,7 @@ import { encodeErr } from '../protocol/ok-err.js';
 import type { ReplyKind } from '../protocol/reply-tracker.js';
 import { mergeResultSets } from '../protocol/result-merge.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
-import { multi } from './multi-op.js';
+import { multi, sendToEach } from './multi-op.js';
 import { readPrepareOk, setPrepareOkId } from './prepared-statements.js';
 import type { SessionCore } from './session-core.js';
 import { dropLink, mainTarget, openLink } from './session-links.js';
@@ -110,12 +110,7 @@ export async function mergeFromAll(s: SessionCore, p: FramedPacket): Promise<voi
   }
   if (links.length === 0) return s.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), (p.lastSeq + 1) & 0xff);
   s.lastCmdSeq = p.lastSeq;
-  const outcomes = await multi(s, new Map(links.map((l) => [l, 1])), () => {
-    for (const l of links) {
-      l.expect(1 /* ReplyKind.Result */, ReplyMode.Collect);
-      s.writeTo(l, p);
-    }
-  });
+  const outcomes = await sendToEach(s, links, 1 /* ReplyKind.Result */, ReplyMode.Collect, p);
   if (s.closed) return;
   const replies: Buffer[] = [];
   for (const l of links) {
@@ -137,12 +132,7 @@ export async function prepareEverywhere(s: SessionCore, p: FramedPacket, answeri
   if (!answering || s.closed) return;
   const targets = [...s.links.values()];
   s.lastCmdSeq = p.lastSeq;
-  const outcomes = await multi(s, new Map(targets.map((l) => [l, 1])), () => {
-    for (const l of targets) {
-      l.expect(2 /* ReplyKind.Prepare */, ReplyMode.Collect);
-      s.writeTo(l, p);
-    }
-  });
+  const outcomes = await sendToEach(s, targets, 2 /* ReplyKind.Prepare */, ReplyMode.Collect, p);
   if (s.closed) return;
   const reply = outcomes.get(answering)?.[0]?.reply;
   if (!reply) return s.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${answering.name}' during query`, s.replySeq());

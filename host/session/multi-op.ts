@@ -1,5 +1,7 @@
 // A command that involves several connections or the proxy itself, and the wait for its replies.
-import type { BackendLink } from './backend-link.js';
+import type { FramedPacket } from '../protocol/framer.js';
+import type { ReplyKind } from '../protocol/reply-tracker.js';
+import type { BackendLink, ReplyMode } from './backend-link.js';
 import type { SessionCore } from './session-core.js';
 
 /** A command that involves several connections or the proxy itself (session command, prepare, replay). */
@@ -35,5 +37,15 @@ export function multi(s: SessionCore, expected: Map<BackendLink, number>, send: 
     s.op = op;
     send();
     if (expected.size === 0) op.done();
+  });
+}
+
+/** Sends `p` to each of `links`, each to answer one reply of `kind` (kept per `mode`), and waits for them. */
+export function sendToEach(s: SessionCore, links: readonly BackendLink[], kind: ReplyKind, mode: ReplyMode, p: FramedPacket): Promise<MultiOp['outcomes']> {
+  return multi(s, new Map(links.map((l) => [l, 1])), () => {
+    for (const l of links) {
+      l.expect(kind, mode);
+      s.writeTo(l, p);
+    }
   });
 }

@@ -6,7 +6,7 @@ import { encodeErr } from '../protocol/ok-err.js';
 import { BackendConnection } from './backend-connection.js';
 import { BackendLink, ReplyMode } from './backend-link.js';
 import { replyKindOf } from './command-kind.js';
-import { multi, type Outcome } from './multi-op.js';
+import { sendToEach, type Outcome } from './multi-op.js';
 import { onLinkClose } from './link-loss.js';
 import { readPrepareOk } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
@@ -109,10 +109,8 @@ export async function connectLink(s: SessionCore, name: string): Promise<Backend
   // One at a time: a connection's reply modes must not mix inside one chunk (BackendLink).
   const got: Outcome[] = [];
   for (const e of entries) {
-    const outcomes = await multi(s, new Map([[link, 1]]), () => {
-      link.expect(replyKindOf(e.command) ?? 4, e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard);
-      s.writeTo(link, rewrittenPacket(e.payload));
-    });
+    const mode = e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard;
+    const outcomes = await sendToEach(s, [link], replyKindOf(e.command) ?? 4, mode, rewrittenPacket(e.payload));
     if (s.closed) throw new Error('session closed');
     const o = outcomes.get(link)?.[0];
     if (!o) break;

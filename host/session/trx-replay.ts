@@ -6,7 +6,7 @@ import { Er } from '../protocol/errors.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import { meansConnectionLost } from './connection-errors.js';
-import { multi, type Outcome } from './multi-op.js';
+import { sendToEach, type Outcome } from './multi-op.js';
 import { typesAt, withTypes } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
 import { CLASSIFIED_BEGIN, CLASSIFIED_COMMIT, RETRY_STEP_MS, type SessionCore } from './session-core.js';
@@ -73,10 +73,7 @@ export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMa
       // One statement at a time: each collected reply must hold exactly its own bytes.
       const got: Outcome[] = [];
       for (const x of done) {
-        const outcomes = await multi(s, new Map([[link, 1]]), () => {
-          link.expect(x.kind, ReplyMode.Collect);
-          s.writeTo(link, rewrittenPacket(forLink(s, x.payload, link)));
-        });
+        const outcomes = await sendToEach(s, [link], x.kind, ReplyMode.Collect, rewrittenPacket(forLink(s, x.payload, link)));
         if (s.closed) return;
         const o = outcomes.get(link)?.[0];
         if (!o) break;
