@@ -1,13 +1,12 @@
 // `wasmscale plugin test` on filter plugins: a passing cases file exits 0 and prints each action;
 // a failing one exits non-zero with a diff of what was expected and what the filter did; a
 // plugin project directory is built first.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testCommand } from '../../host/plugins/plugin-cli.js';
-import { bundledPlugin, REPO } from './plugin-fixtures.js';
+import { bundledPlugin, REPO, runCli } from './plugin-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmscale-plugin-cli-filter-'));
 
@@ -64,7 +63,7 @@ describe('wasmscale plugin test on a filter', () => {
   it('the real CLI exits non-zero on a failing case and 0 on a plugin project directory it builds first', async () => {
     const cases = join(dir, 'bad2.cases.json');
     writeFileSync(cases, JSON.stringify(BAD));
-    const bad = await spawnCli('plugin', 'test', firewall, cases);
+    const bad = await runCli('plugin', 'test', firewall, cases);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toContain('2 passed, 3 failed');
     const project = join(dir, 'rewrite');
@@ -76,14 +75,3 @@ describe('wasmscale plugin test on a filter', () => {
     expect(r.status).toBe(0);
   }, 240_000);
 });
-
-function spawnCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'host/cli.ts', ...args], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}

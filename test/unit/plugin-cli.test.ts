@@ -1,27 +1,15 @@
 // `wasmscale plugin inspect` and `wasmscale plugin test`: the command functions the CLI runs
 // (in-process: binaryen loads slowly under tsx in a child), and the real CLI in a child process
 // for the exit code of a module it refuses. (`plugin build` runs in the third-party flow test.)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectCommand, testCommand } from '../../host/plugins/plugin-cli.js';
-import { bundledPlugin, REPO } from './plugin-fixtures.js';
+import { bundledPlugin, REPO, runCli } from './plugin-fixtures.js';
 import { watPlugin } from './plugin-wat.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmscale-plugin-cli-'));
-
-function spawnCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'host/cli.ts', ...args], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 type Command = 'inspect' | 'test';
 
@@ -62,7 +50,7 @@ describe('wasmscale plugin inspect', () => {
     expect(r.stderr).toBe(`wasmscale plugin inspect: plugin ${newer}: built for plugin ABI 1.3, newer than this host's 1.2 (upgrade wasmscale, or build against an older SDK)\n`);
     const junk = join(dir, 'junk.wasm');
     writeFileSync(junk, 'not wasm at all');
-    const j = await spawnCli('plugin', 'inspect', junk);
+    const j = await runCli('plugin', 'inspect', junk);
     expect(j.status).toBe(1);
     expect(j.stderr).toMatch(/^wasmscale plugin inspect: plugin .*junk\.wasm: .*not a valid WebAssembly module/);
   }, 120_000);

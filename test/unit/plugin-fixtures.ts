@@ -1,6 +1,7 @@
 // Builds the plugin projects the tests use (test/fixtures/plugins/*, plugins-as/*) with the real
 // `wasmscale plugin build` code, once: outputs are cached under the OS temp dir, keyed by a hash
 // of the project's and the SDK's sources, so a test run only compiles what changed.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,3 +56,15 @@ export const fixturePlugin = (name: string): Promise<string> => buildCached(join
 
 /** A bundled plugin from plugins-as/, e.g. 'routers/readconnroute'. */
 export const bundledPlugin = (relative: string): Promise<string> => buildCached(join(REPO, 'plugins-as', relative));
+
+/** Runs `wasmscale <args>` from the source tree (tsx) and gives its exit status and output. */
+export function runCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'host/cli.ts', ...args], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
