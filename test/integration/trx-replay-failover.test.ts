@@ -107,6 +107,9 @@ describe('failover to a promoted replica', () => {
     await c.query("SET @tag = 'kept'");
     await c.execute('INSERT INTO fo (id, v) VALUES (?, ?)', [2, 'two']);
     expect(await serverIdOf(c)).toBe(topo.primary.serverId);
+    // Replication is asynchronous: without this, row 2 may not have reached the replica that is
+    // promoted, and the failover itself (not the proxy) loses it.
+    await topo.waitForReplicas();
 
     await topo.primary.kill();
     // Sent during the failover: delayed_retry holds it until there is a primary again.
