@@ -14,6 +14,8 @@
 //                        the one in the main table)
 //   BENCH_JSON=file      also write every run's figures as JSON
 //   BENCH_PROXY_CPUS=1   pin the proxies (pipe and wasmscale) to these CPUs, the rest elsewhere
+//   BENCH_BASELINE_DIST=dir  also measure another build (e.g. the previous commit's dist/, with
+//                        the first BENCH_WORKERS setting) as target `baseline`: an A/B in one run
 import { writeFile } from 'node:fs/promises';
 import { CREDENTIALS, SBTEST, startDatabase } from './lib/database.js';
 import { machine } from './lib/machine.js';
@@ -49,6 +51,8 @@ interface Run {
   /** CPU seconds (user, system) the proxy processes used during the run */
   proxyUserS: number;
   proxySysS: number;
+  /** CPU seconds (user + system) mariadbd used during the run */
+  serverS: number;
   /** 1-minute load average at the end of the run */
   load: number;
 }
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     log(`mariadbd ${db.version} on port ${db.port}; sysbench prepare (1 table, 10k rows) ...`);
     await prepare(direct);
 
+    const serverPids = db.topology.primary.pid !== undefined ? [db.topology.primary.pid] : [];
     const targets: Target[] = [{ name: 'direct', port: db.port, pids: [] }];
     const pipe = await startNaivePipe(db.port);
     stops.unshift(() => pipe.stop());
@@ -93,6 +98,18 @@ async function main(): Promise<void> {
       pinProxy(pids);
       targets.push({ name: `wasmscale:${w}`, port: ws.port, pids });
       log(`wasmscale workers=${w} on port ${ws.port} (pids ${pids.join(', ')})`);
+    }
+    const baselineDist = process.env.BENCH_BASELINE_DIST;
+    if (baselineDist) {
+      const ws = await startWasmscale({
+        backendPort: db.port, serviceUser: CREDENTIALS.wsproxy.user, servicePassword: CREDENTIALS.wsproxy.password,
+        workers: WORKERS[0]!, logLevel: 'warn', dist: baselineDist,
+      });
+      stops.unshift(() => ws.stop());
+      const pids = await ws.pids();
+      pinProxy(pids);
+      targets.push({ name: 'baseline', port: ws.port, pids });
+      log(`baseline (${baselineDist}) workers=${WORKERS[0]} on port ${ws.port}`);
     }
     log(`naive pipe on port ${pipe.port}`);
 
@@ -114,11 +131,14 @@ async function main(): Promise<void> {
         const order = [...targets.slice(shift), ...targets.slice(0, shift)];
         for (const t of order) {
           const cpu0 = sumCpuTimes(t.pids);
+          const srv0 = sumCpuTimes(serverPids);
           const r = await pointSelect(at(t), threads, TIME, psMode(mode));
           const cpu1 = sumCpuTimes(t.pids);
+          const srv1 = sumCpuTimes(serverPids);
           const run: Run = {
             rep, mode, threads, target: t.name, qps: r.qps, latencyAvgMs: r.latencyAvgMs, latencyP95Ms: r.latencyP95Ms,
-            errors: r.errors, reconnects: r.reconnects, proxyUserS: cpu1.user - cpu0.user, proxySysS: cpu1.sys - cpu0.sys, load: loadAverage(),
+            errors: r.errors, reconnects: r.reconnects, proxyUserS: cpu1.user - cpu0.user, proxySysS: cpu1.sys - cpu0.sys,
+            serverS: srv1.user + srv1.sys - srv0.user - srv0.sys, load: loadAverage(),
           };
           runs.push(run);
           const cpu = t.pids.length ? `  proxy cpu ${(((run.proxyUserS + run.proxySysS) / TIME) * 100).toFixed(0)}%` : '';
@@ -133,6 +153,8 @@ async function main(): Promise<void> {
     const cpuPerQuery = (target: string, mode: string, threads: number, part: 'all' | 'user' = 'all'): number =>
       med(target, mode, threads, (r) => ((part === 'user' ? r.proxyUserS : r.proxyUserS + r.proxySysS) * 1e6) / (r.qps * TIME));
 
+    const serverPerQuery = (target: string, mode: string, threads: number): number =>
+      med(target, mode, threads, (r) => (r.serverS * 1e6) / (r.qps * TIME));
     const main = `wasmscale:${WORKERS[0]}`;
     const out: string[] = [];
     out.push(machine(db.version));
@@ -153,14 +175,14 @@ async function main(): Promise<void> {
     out.push('');
     out.push(below.length ? `Below the 1.0x-of-pipe target: ${below.join(', ')}` : 'wasmscale ≥ 1.0x the naive pipe in every cell.');
     out.push('');
-    out.push('Proxy CPU per query, µs (user + system over all the proxy\'s processes, from /proc; user part in brackets; median) and p95 latency, ms (median):');
+    out.push('Proxy CPU per query, µs (user + system over all the proxy\'s processes, from /proc; user part in brackets; median), mariadbd CPU per query by the way the queries came in, and p95 latency, ms (median):');
     out.push('');
     const proxies = targets.filter((t) => t.pids.length > 0).map((t) => t.name);
-    out.push(`| mode | threads | ${proxies.map((n) => `${n} µs CPU/q`).join(' | ')} | direct p95 | ${proxies.map((n) => `${n} p95`).join(' | ')} |`);
-    out.push(`| --- | ---: | ${proxies.map(() => '---:').join(' | ')} | ---: | ${proxies.map(() => '---:').join(' | ')} |`);
+    out.push(`| mode | threads | ${proxies.map((n) => `${n} µs CPU/q`).join(' | ')} | ${targets.map((t) => `mariadbd µs/q via ${t.name}`).join(' | ')} | direct p95 | ${proxies.map((n) => `${n} p95`).join(' | ')} |`);
+    out.push(`| --- | ---: | ${proxies.map(() => '---:').join(' | ')} | ${targets.map(() => '---:').join(' | ')} | ---: | ${proxies.map(() => '---:').join(' | ')} |`);
     for (const { mode, threads } of cells) {
       const p95 = (n: string): string => med(n, mode, threads, (r) => r.latencyP95Ms).toFixed(2);
-      out.push(`| ${mode} | ${threads} | ${proxies.map((n) => `${cpuPerQuery(n, mode, threads).toFixed(1)} (${cpuPerQuery(n, mode, threads, 'user').toFixed(1)})`).join(' | ')} | ${p95('direct')} | ${proxies.map(p95).join(' | ')} |`);
+      out.push(`| ${mode} | ${threads} | ${proxies.map((n) => `${cpuPerQuery(n, mode, threads).toFixed(1)} (${cpuPerQuery(n, mode, threads, 'user').toFixed(1)})`).join(' | ')} | ${targets.map((t) => serverPerQuery(t.name, mode, threads).toFixed(1)).join(' | ')} | ${p95('direct')} | ${proxies.map(p95).join(' | ')} |`);
     }
     if (WORKERS.length > 1) {
       out.push('');
@@ -171,6 +193,19 @@ async function main(): Promise<void> {
       for (const { mode, threads } of cells) {
         const p = qps('pipe', mode, threads);
         out.push(`| ${mode} | ${threads} | ${p.toFixed(0)} | ${WORKERS.map((w) => { const q = qps(`wasmscale:${w}`, mode, threads); return `${q.toFixed(0)} (${(q / p).toFixed(2)}x)`; }).join(' | ')} |`);
+      }
+    }
+    if (baselineDist) {
+      out.push('');
+      out.push(`A/B: this build (${main}) against the baseline build ${baselineDist} (QPS, median; ratio to the pipe):`);
+      out.push('');
+      out.push('| mode | threads | pipe | baseline | this build | this build / baseline |');
+      out.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+      for (const { mode, threads } of cells) {
+        const p = qps('pipe', mode, threads);
+        const b = qps('baseline', mode, threads);
+        const w = qps(main, mode, threads);
+        out.push(`| ${mode} | ${threads} | ${p.toFixed(0)} | ${b.toFixed(0)} (${(b / p).toFixed(2)}x) | ${w.toFixed(0)} (${(w / p).toFixed(2)}x) | ${(w / b).toFixed(2)} |`);
       }
     }
     const errs = runs.filter((r) => r.errors > 0 || r.reconnects > 0);

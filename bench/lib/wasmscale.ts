@@ -52,6 +52,8 @@ export interface WasmscaleOptions {
   cwd?: string;
   /** services.main.router (default first-available): a plugin name from `plugins`, or a host router. */
   router?: string;
+  /** Another build to run (its dist directory) instead of CLI's, e.g. the previous commit's for an A/B run. */
+  dist?: string;
   /** The `plugins` section (absolute `file` paths), e.g. { rcr: { file, config } }. */
   plugins?: Record<string, unknown>;
 }
@@ -98,7 +100,7 @@ export async function startWasmscale(opts: WasmscaleOptions): Promise<Wasmscale>
   const dir = await mkdtemp(join(tmpdir(), 'wasmscale-bench-'));
   const file = join(dir, 'wasmscale.yaml');
   await writeFile(file, stringify(config));
-  const child = await startChild(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'start', '-c', file], null, { cwd: opts.cwd ?? REPO });
+  const child = await startChild(process.execPath, [...(opts.nodeArgs ?? []), opts.dist ? join(resolve(opts.dist), 'host/cli.js') : CLI, 'start', '-c', file], null, { cwd: opts.cwd ?? REPO });
 
   const stats = async (): Promise<ProxyStats> => {
     const res = await fetch(`http://127.0.0.1:${adminPort}/v1/stats`);
