@@ -120,6 +120,17 @@ describe('schemarouter', () => {
     expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
   });
 
+  it('a CTE over another shard\'s database runs there (its name is not a table of the current database)', async () => {
+    const c = await client();
+    await c.query('USE shard_a');
+    const sql = 'WITH x AS (SELECT v FROM shard_b.t WHERE v > ?) SELECT GROUP_CONCAT(v ORDER BY v) AS vs, @@server_id AS id FROM x';
+    const [rows] = await c.query<mysql.RowDataPacket[]>(sql, ['b1']);
+    expect(rows[0]).toEqual({ vs: 'b2,b3', id: ID2 });
+    const [prepared] = await c.execute<mysql.RowDataPacket[]>(sql, ['b2']);
+    expect(prepared[0]).toEqual({ vs: 'b3', id: ID2 });
+    expect(await one<number>(c, 'SELECT @@server_id')).toBe(ID1);
+  });
+
   it('SHOW DATABASES is the union of both shards, each database once', async () => {
     const c = await client();
     const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: 'SHOW DATABASES', rowsAsArray: true });

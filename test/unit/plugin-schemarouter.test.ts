@@ -175,6 +175,29 @@ describe('schemarouter (offline)', () => {
     }
   });
 
+  it('CTE names are not tables of the current database; real tables next to them still are', async () => {
+    const k = await kit();
+    try {
+      const s = k.startSession();
+      k.route(s, 'USE shard_a', 3, SESSION_WRITE);
+      const b = { kind: 'server', server: 'shard2' };
+      expect(k.route(s, 'WITH x AS (SELECT * FROM shard_b.t) SELECT * FROM x', 3, READ)).toEqual(b);
+      expect(k.route(s, 'WITH `x` (v) AS (SELECT v FROM shard_b.t), y AS (SELECT * FROM x) SELECT * FROM x JOIN y USING (v)', 3, READ)).toEqual(b);
+      expect(k.route(s, 'WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r, shard_b.t', 3, READ)).toEqual(b);
+      expect(k.route(s, 'SELECT * FROM (WITH X AS (SELECT * FROM shard_b.t) SELECT * FROM x) d', 3, READ)).toEqual(b);
+      // A real table of the current database beside a CTE is still the current database's.
+      const withCurrent = { kind: 'error', message: expect.stringMatching(/'shard_b' on 'shard2', the current database on 'shard1'/) };
+      expect(k.route(s, 'WITH x AS (SELECT * FROM shard_b.t) SELECT * FROM x JOIN t USING (v)', 3, READ)).toEqual(withCurrent);
+      expect(k.route(s, 'WITH x AS (SELECT * FROM t) SELECT * FROM x JOIN shard_b.t USING (v)', 3, READ)).toEqual(withCurrent);
+      // A CTE's name is the statement's own: the next statement's FROM x is a table again.
+      expect(k.route(s, 'SELECT * FROM x JOIN shard_b.t USING (v)', 3, READ)).toEqual(withCurrent);
+      // WITH ROLLUP is not a CTE list.
+      expect(k.route(s, 'SELECT v, COUNT(*) FROM shard_b.t GROUP BY v WITH ROLLUP', 3, READ)).toEqual(b);
+    } finally {
+      k.close();
+    }
+  });
+
   it('databases named alone: SHOW ... FROM / IN db, SHOW CREATE DATABASE, DROP / ALTER DATABASE', async () => {
     const k = await kit();
     try {

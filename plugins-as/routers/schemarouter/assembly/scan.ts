@@ -120,7 +120,9 @@ const WORDS: StaticArray<string> = [
   "IF", "NOT", "EXISTS", "LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "IGNORE", "QUICK", "LATERAL", "ONLY", "TEMPORARY",
   "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "ON", "USING", "SET", "VALUES", "SELECT", "UNION", "EXCEPT", "INTERSECT", "WINDOW",
   "FOR", "LOCK", "RETURNING", "PROCEDURE",
+  "WITH", "RECURSIVE", "DELETE", "INSERT", "REPLACE",
 ];
+const W_VALUES = 35, W_SELECT = 36, W_WITH = 45, W_RECURSIVE = 46, W_DELETE = 47, W_INSERT = 48, W_REPLACE = 49;
 
 /** The code of the word s[start, end), or -1. */
 function wordCode(s: string, start: i32, end: i32): i32 {
@@ -159,6 +161,15 @@ function queryAt(s: string, i: i32): bool {
 const refs = new Refs();
 const query: bool[] = [];
 const inFrom: bool[] = [];
+/** Names the statement's WITH clauses define (lower case): FROM x then reads the CTE, not a table. */
+const ctes: string[] = [];
+
+function isCte(name: string): bool {
+  if (ctes.length == 0) return false;
+  const lower = name.toLowerCase();
+  for (let k = 0; k < ctes.length; k++) if (ctes[k] == lower) return true;
+  return false;
+}
 
 /** The result is valid until the next call. */
 export function references(sql: string): Refs {
@@ -178,6 +189,10 @@ export function references(sql: string): Refs {
   query.push(true);
   inFrom.length = 0;
   inFrom.push(false);
+  ctes.length = 0;
+  let opened = false; // the previous token was "(": a WITH here starts a subquery's CTE list
+  let cteNext = false; // the next name is a CTE's (after WITH [RECURSIVE], or a comma in the list)
+  let withLevel = -1; // parenthesis level of the CTE list being read (-1: none)
   while (i < n) {
     i = skipBlank(sql, i);
     if (i >= n) break;
@@ -195,11 +210,13 @@ export function references(sql: string): Refs {
         j++;
       }
       i = j + 1;
-      tableNext = dbNext = false;
+      tableNext = dbNext = cteNext = opened = false;
       prev = -1;
       continue;
     }
     if (c == 0x60 || isIdent(c)) {
+      const startsQuery = first || opened;
+      opened = false;
       const start = i;
       const quoted = c == 0x60;
       const id = readIdent(sql, i);
@@ -222,6 +239,23 @@ export function references(sql: string): Refs {
       }
       const w = quoted ? -1 : wordCode(sql, start, id.end);
       const top = query.length - 1;
+      if (w == W_WITH && startsQuery) {
+        first = false;
+        cteNext = true;
+        withLevel = top;
+        prev = w;
+        continue;
+      }
+      if (cteNext) {
+        if (w != W_RECURSIVE) {
+          ctes.push(name.toLowerCase());
+          cteNext = false;
+        }
+        prev = w;
+        continue;
+      }
+      // The statement (or subquery) the CTEs are for begins: commas at this level separate other things now.
+      if (top == withLevel && (w == W_SELECT || w == W_UPDATE || w == W_VALUES || w == W_TABLE || w == W_DELETE || w == W_INSERT || w == W_REPLACE)) withLevel = -1;
       if (first) {
         first = false;
         show = w == W_SHOW;
@@ -239,7 +273,7 @@ export function references(sql: string): Refs {
         prev = -1;
         if (w == W_DUAL || w == W_OUTFILE || w == W_DUMPFILE) continue;
         if (show) out.dbs.push(name);
-        else out.unqualified = true;
+        else if (!isCte(name)) out.unqualified = true;
         continue;
       }
       if ((w == W_DATABASE || w == W_SCHEMA) && (prev == W_CREATE || prev == W_DROP || prev == W_ALTER)) dbNext = true;
@@ -263,12 +297,16 @@ export function references(sql: string): Refs {
     } else if (c == 0x29) {
       if (query.length > 1) { query.pop(); inFrom.pop(); }
     } else if (c == 0x2c) {
-      if (inFrom[inFrom.length - 1]) { tableNext = true; i++; continue; }
+      if (inFrom[inFrom.length - 1]) { tableNext = true; opened = false; i++; continue; }
+      if (withLevel == query.length - 1) { cteNext = true; opened = false; prev = -1; i++; continue; }
     } else if (c == 0x3b) {
       first = true;
       show = false;
+      ctes.length = 0;
+      withLevel = -1;
     }
-    tableNext = dbNext = false;
+    tableNext = dbNext = cteNext = false;
+    opened = c == 0x28;
     prev = -1;
     i++;
   }
