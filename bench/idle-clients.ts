@@ -1,12 +1,14 @@
 // Child process of idle-sessions.ts: opens N client sessions with mysql2 (handshake + auth +
-// one SELECT 1, so each session also holds its backend connection), reports, then idles until
-// it reads "close" on stdin (or stdin ends), closes them all and exits.
+// one SELECT 1, so each session also holds its backend connection; with `big`, a 256 KiB result
+// and a 100 KiB statement instead), reports, then idles until it reads "close" on stdin (or
+// stdin ends), closes them all and exits.
 //
-//   node --import tsx bench/idle-clients.ts <port> <count> <user> <password> [concurrency]
+//   node --import tsx bench/idle-clients.ts <port> <count> <user> <password> [concurrency] [small|big]
 import mysql from 'mysql2';
 import { createInterface } from 'node:readline';
 
-const [port, count, user, password, concurrency = '50'] = process.argv.slice(2);
+const [port, count, user, password, concurrency = '50', what = 'small'] = process.argv.slice(2);
+const SQL = what === 'big' ? `SELECT REPEAT('x', 262144) AS a, LENGTH('${'y'.repeat(100 * 1024)}') AS b` : 'SELECT 1';
 const N = Number(count);
 const conns: mysql.Connection[] = [];
 let failures = 0;
@@ -19,7 +21,7 @@ function open(): Promise<void> {
       failures++;
       firstError ||= err.message;
     });
-    c.query('SELECT 1', (err) => {
+    c.query(SQL, (err) => {
       if (err) {
         failures++;
         firstError ||= err.message;

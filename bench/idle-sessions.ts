@@ -9,6 +9,9 @@
 //   BENCH_SESSIONS=2000   idle sessions to hold
 //   BENCH_WORKERS=auto    wasmscale `workers:` settings to measure, e.g. auto,1,0
 //   BENCH_SETTLE=3        seconds to wait after the sessions are up before reading memory
+//   BENCH_IDLE_QUERY=big  what each session runs before it idles: `SELECT 1` (default), or `big`:
+//                        a 256 KiB result and a 100 KiB statement, so both of the session's
+//                        sockets have read full buffers before going idle
 import { join } from 'node:path';
 import { CREDENTIALS, startDatabase } from './lib/database.js';
 import { machine } from './lib/machine.js';
@@ -29,7 +32,7 @@ const mib = (b: number): string => (b / 1024 / 1024).toFixed(1);
 
 async function openClients(port: number, n: number): Promise<{ child: Child; ready: number; failed: number; ms: number; firstError: string }> {
   const { app } = CREDENTIALS;
-  const child = await startChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/idle-clients.ts'), String(port), String(n), app.user, app.password], /ready \d+/, {
+  const child = await startChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/idle-clients.ts'), String(port), String(n), app.user, app.password, '50', process.env.BENCH_IDLE_QUERY ?? 'small'], /ready \d+/, {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
     timeoutMs: 300_000,
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
     await db.stop();
   }
 
-  const out: string[] = [machine(db.version), `- ${SESSIONS} idle sessions (mysql2, handshake + auth + SELECT 1, then idle) from a separate process; RSS = VmRSS summed over the proxy's processes`, ''];
+  const out: string[] = [machine(db.version), `- ${SESSIONS} idle sessions (mysql2, handshake + auth + ${process.env.BENCH_IDLE_QUERY === 'big' ? 'a 256 KiB result and a 100 KiB statement' : 'SELECT 1'}, then idle) from a separate process; RSS = VmRSS summed over the proxy's processes`, ''];
   out.push('| proxy | processes | sessions up | RSS before (MiB) | RSS with sessions (MiB) | **KiB per session** | peak RSS (MiB) | peak KiB per session | RSS after close (MiB) | time to open them (50 at a time) |');
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {

@@ -60,6 +60,11 @@ export class BackendConnection {
   /** Reads land in a reused buffer: a chunk given to onData is valid until onData returns. */
   private readonly reads = new ReadBuffer();
 
+  /** Called while a chunk is delivered (onData): the reply it ended leaves nothing pending. */
+  readsDone(): void {
+    this.reads.transferDone();
+  }
+
   private constructor(readonly server: ServerAddress) {
     const socket = net.connect({ host: server.address, port: server.port, onread: this.reads.options });
     this.socket = socket;

@@ -118,6 +118,8 @@ export class BackendLink implements ReplyListener {
   }
 
   onReplyEnd(end: ReplyEnd): void {
+    // Nothing more to read on this connection for now: its read buffer may shrink back.
+    if (this.tracker.pending === 0) this.conn.readsDone();
     const mode = this.modes.shift() ?? ReplyMode.Forward;
     let bytes: Buffer | null = null;
     if (mode === ReplyMode.Collect) {

@@ -180,8 +180,10 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
     // Sequence id of the client's first header: garbage (e.g. "GET ") is refused as MariaDB does.
     if (this.phase === Phase.Handshake && this.firstSeq < 0 && !this.framer.hasPartial && chunk.length >= 4) this.firstSeq = chunk[3]!;
     const err = this.framer.push(chunk, this.onPacketBound);
-    // The framer holds views of chunks while a packet is incomplete.
+    // The framer holds views of chunks while a packet is incomplete; without one, the client's
+    // input is complete for now (its read buffer may shrink back after a big command).
     if (this.framer.hasPartial) this.reads?.keep();
+    else this.reads?.transferDone();
     if (err) return this.onFrameError(err);
     this.armPartialTimer();
   }
