@@ -20,6 +20,7 @@ import { RawClient } from '../harness/raw-client.js';
 import { CREDENTIALS } from '../harness/credentials.js';
 import { bundledPlugin } from '../unit/plugin-fixtures.js';
 import { logLines, waitFor } from './helpers.js';
+import { rng } from '../harness/rng.js';
 
 const FUZZ = { user: 'fuzz', password: 'fuzz-pw' } as const;
 const STEPS = Number(process.env.WASMSCALE_FUZZ_STEPS ?? 600);
@@ -27,17 +28,6 @@ const SEED = Number(process.env.WASMSCALE_FUZZ_SEED ?? 20261124);
 
 let topo: Topology;
 let proxy: CliProxy;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   'SELECT', 'INSERT INTO fuzz.t VALUES', 'UPDATE fuzz.t SET v =', 'DELETE FROM fuzz.t', 'FROM', 'WHERE', 'fuzz.t', 't', 'DUAL',

@@ -12,6 +12,7 @@ import { CONNECTORS } from './classify-fixtures/connectors.js';
 import { ORMS } from './classify-fixtures/orms.js';
 import { DDL, DUMP, SEQUENCES_CALL_PREPARE, SYNTAX, TEMP_AND_LOCKS, TRANSACTIONS, VARIABLES } from './classify-fixtures/statements.js';
 import { SYSBENCH } from './classify-fixtures/sysbench.js';
+import { rng } from '../harness/rng.js';
 
 const ALL = [...SYSBENCH, ...CONNECTORS, ...ORMS, ...DDL, ...TEMP_AND_LOCKS, ...SEQUENCES_CALL_PREPARE, ...TRANSACTIONS, ...VARIABLES, ...SYNTAX, ...DUMP].map((c) => c[0]);
 const res = new ClassifyResult();
@@ -24,18 +25,6 @@ function tokens(sql: string): [number, string][] {
   const out: [number, string][] = [];
   for (let t = lx.next(); t !== T_END; t = lx.next()) out.push([t, b.subarray(lx.start, lx.stop).toString()]);
   return out;
-}
-
-/** Deterministic PRNG (mulberry32) so a failing input can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('lexer', () => {

@@ -7,20 +7,9 @@ import { MAX_PACKET_PAYLOAD } from '../../host/protocol/constants.js';
 import { PacketFramer, type FrameError, type FramedPacket } from '../../host/protocol/framer.js';
 import { PayloadReader, peekLenenc } from '../../host/protocol/reader.js';
 import { framePacket, framePacketParts, PayloadWriter } from '../../host/protocol/writer.js';
+import { rng } from '../harness/rng.js';
 
 const MAX = MAX_PACKET_PAYLOAD;
-
-/** Deterministic PRNG (mulberry32) so a failing random split can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One physical packet: 3-byte little-endian length, sequence id, payload. */
 function phys(len: number, seq: number, body?: Buffer): Buffer {

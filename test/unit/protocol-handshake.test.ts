@@ -16,17 +16,8 @@ import {
 import { decodeErr, decodeOk, encodeEof, encodeErr, encodeOk } from '../../host/protocol/ok-err.js';
 import { ProtocolError } from '../../host/protocol/reader.js';
 import { PayloadWriter } from '../../host/protocol/writer.js';
+import { rng } from '../harness/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const sha1 = (...parts: (Buffer | string)[]) => {
   const h = createHash('sha1');
   for (const p of parts) h.update(p);

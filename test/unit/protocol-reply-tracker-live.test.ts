@@ -15,6 +15,7 @@ import { decodeErr, decodeOk } from '../../host/protocol/ok-err.js';
 import { ReplyKind, ReplyTracker } from '../../host/protocol/reply-tracker.js';
 import { framePacket, PayloadWriter } from '../../host/protocol/writer.js';
 import { BASE_CAPS, RawMariadb } from './raw-mariadb-client.js';
+import { rng } from '../harness/rng.js';
 
 const HOST = '127.0.0.1';
 const PORT = 3306;
@@ -26,16 +27,6 @@ const reachable = await new Promise<boolean>((resolve) => {
 });
 if (!reachable) console.warn(`protocol-reply-tracker-live: no MariaDB on ${HOST}:${PORT}; skipped`);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const QUIET_MS = 150;

@@ -16,23 +16,13 @@ import { Status } from '../../host/protocol/constants.js';
 import { encodeEof, encodeErr } from '../../host/protocol/ok-err.js';
 import { ReplyKind, ReplyTracker, type ReplyEnd } from '../../host/protocol/reply-tracker.js';
 import { PayloadWriter } from '../../host/protocol/writer.js';
+import { rng } from '../harness/rng.js';
 
 const MAX = 0xffffff;
 const AC = Status.AUTOCOMMIT;
 const MORE = Status.MORE_RESULTS_EXISTS;
 const CURSOR = Status.CURSOR_EXISTS;
 const LAST = Status.LAST_ROW_SENT;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- packet payloads --------------------------------------------------------------------------
 
