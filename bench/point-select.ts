@@ -85,32 +85,25 @@ async function main(): Promise<void> {
     stops.unshift(() => pipe.stop());
     targets.push({ name: 'pipe', port: pipe.port, pids: [pipe.child.pid] });
     pinProxy([pipe.child.pid]);
-    for (const w of WORKERS) {
+    /** Starts wasmscale (this build, or `dist`) as one more target. */
+    const addWasmscale = async (name: string, workers: number | 'auto', dist?: string): Promise<void> => {
       const ws = await startWasmscale({
         backendPort: db.port,
         serviceUser: CREDENTIALS.wsproxy.user,
         servicePassword: CREDENTIALS.wsproxy.password,
-        workers: w,
+        workers,
         logLevel: 'warn',
+        dist,
       });
       stops.unshift(() => ws.stop());
       const pids = await ws.pids();
       pinProxy(pids);
-      targets.push({ name: `wasmscale:${w}`, port: ws.port, pids });
-      log(`wasmscale workers=${w} on port ${ws.port} (pids ${pids.join(', ')})`);
-    }
+      targets.push({ name, port: ws.port, pids });
+      log(`${name}${dist ? ` (${dist})` : ''} workers=${workers} on port ${ws.port} (pids ${pids.join(', ')})`);
+    };
+    for (const w of WORKERS) await addWasmscale(`wasmscale:${w}`, w);
     const baselineDist = process.env.BENCH_BASELINE_DIST;
-    if (baselineDist) {
-      const ws = await startWasmscale({
-        backendPort: db.port, serviceUser: CREDENTIALS.wsproxy.user, servicePassword: CREDENTIALS.wsproxy.password,
-        workers: WORKERS[0]!, logLevel: 'warn', dist: baselineDist,
-      });
-      stops.unshift(() => ws.stop());
-      const pids = await ws.pids();
-      pinProxy(pids);
-      targets.push({ name: 'baseline', port: ws.port, pids });
-      log(`baseline (${baselineDist}) workers=${WORKERS[0]} on port ${ws.port}`);
-    }
+    if (baselineDist) await addWasmscale('baseline', WORKERS[0]!, baselineDist);
     log(`naive pipe on port ${pipe.port}`);
 
     const psMode = (m: 'ps' | 'text'): 'auto' | 'disable' => (m === 'ps' ? 'auto' : 'disable');
