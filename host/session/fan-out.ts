@@ -11,7 +11,7 @@ import { type BackendLink, ReplyMode } from './backend-link.js';
 import { multi, sendToEach } from './multi-op.js';
 import { readPrepareOk, setPrepareOkId } from './prepared-statements.js';
 import type { SessionCore } from './session-core.js';
-import { dropLink, mainTarget, openLink } from './session-links.js';
+import { dropLink, mainTarget, openLink, sessionStartsOver } from './session-links.js';
 import { rewrittenPacket } from './session-packets.js';
 
 /** COM_STMT_CLOSE / COM_STMT_SEND_LONG_DATA: to every connection that has the statement. */
@@ -78,15 +78,7 @@ export async function sessionCommand(s: SessionCore, p: FramedPacket, kind: Repl
     entry.errorCode = main.errorCode;
   }
   for (const l of targets) l.historyApplied = s.history.end;
-  if (cmd === Com.RESET_CONNECTION) {
-    s.history.clear();
-    s.stmts.clear();
-    for (const l of s.links.values()) {
-      l.statements.clear();
-      l.typed.clear();
-      l.historyApplied = s.history.end;
-    }
-  }
+  if (cmd === Com.RESET_CONNECTION) sessionStartsOver(s);
   for (const [l, list] of outcomes) {
     const o = list[0];
     if (l === answering || !o || !main || (o.ok === main.ok && o.errorCode === main.errorCode)) continue;

@@ -13,7 +13,7 @@ import { verifyNativePassword } from './authenticator.js';
 import { BackendConnection, BackendRefused, type BackendLogin } from './backend-connection.js';
 import { SessionGtid } from './gtid-tracking.js';
 import { Phase, type SessionCore } from './session-core.js';
-import { attachLink, connectLink, dropLink, mainTarget } from './session-links.js';
+import { attachLink, connectLink, dropLink, mainTarget, sessionStartsOver } from './session-links.js';
 
 function nextClientPacket(s: SessionCore, errSeq: number): Promise<FramedPacket> {
   return new Promise((resolve) => {
@@ -188,11 +188,7 @@ export async function changeUser(s: SessionCore, p: FramedPacket): Promise<void>
   s.serverStatus = result.status;
   // The session starts over: no history, no prepared statements. Other connections are
   // closed rather than changed one by one; they reopen, as the new user, when needed.
-  s.history.clear();
-  s.stmts.clear();
-  main.statements.clear();
-  main.typed.clear();
-  main.historyApplied = s.history.end;
+  sessionStartsOver(s);
   for (const l of [...s.links.values()]) if (l !== main) dropLink(s, l);
   s.sendPacket(encodeOk({ status: result.status }), seq);
 }

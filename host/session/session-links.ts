@@ -86,6 +86,20 @@ export async function openLink(s: SessionCore, name: string): Promise<BackendLin
   }
 }
 
+/**
+ * The backend session starts over (COM_RESET_CONNECTION, COM_CHANGE_USER): no session-command
+ * history and no prepared statements, in the session and on every open connection.
+ */
+export function sessionStartsOver(s: SessionCore): void {
+  s.history.clear();
+  s.stmts.clear();
+  for (const l of s.links.values()) {
+    l.statements.clear();
+    l.typed.clear();
+    l.historyApplied = s.history.end;
+  }
+}
+
 /** Opens a connection to `name` and brings it to the session's state; throws why it cannot. */
 export async function connectLink(s: SessionCore, name: string): Promise<BackendLink> {
   const server = s.ctx.servers().find((sv) => sv.name === name);
