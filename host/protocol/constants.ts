@@ -43,8 +43,7 @@ export const MariaCap = {
 
 /**
  * What the proxy can carry through unchanged. Compression and TLS would need the proxy to
- * terminate them; optional metadata and metadata caching change the shape of result sets the
- * reply tracker must understand, so they are not offered.
+ * terminate them; optional result-set metadata (MySQL's) is not offered.
  */
 export const PROXY_CAPS =
   Cap.LONG_PASSWORD | Cap.FOUND_ROWS | Cap.LONG_FLAG | Cap.CONNECT_WITH_DB | Cap.NO_SCHEMA |
@@ -54,7 +53,11 @@ export const PROXY_CAPS =
   Cap.CONNECT_ATTRS | Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA | Cap.CAN_HANDLE_EXPIRED_PASSWORDS |
   Cap.SESSION_TRACK | Cap.DEPRECATE_EOF | Cap.PROGRESS_OBSOLETE | Cap.REMEMBER_OPTIONS;
 
-export const PROXY_MARIA_CAPS = MariaCap.PROGRESS | MariaCap.STMT_BULK_OPERATIONS | MariaCap.EXTENDED_METADATA;
+/**
+ * Metadata caching is carried through: the reply tracker knows the column-count packet's extra
+ * byte, and the session keeps what each side has seen (host/session/metadata-cache.ts).
+ */
+export const PROXY_MARIA_CAPS = MariaCap.PROGRESS | MariaCap.STMT_BULK_OPERATIONS | MariaCap.EXTENDED_METADATA | MariaCap.CACHE_METADATA;
 
 export const Com = {
   SLEEP: 0x00,

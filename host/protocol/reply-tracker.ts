@@ -27,6 +27,11 @@ export const enum ReplyKind {
   Rows = 3,
   /** One packet of any kind: OK, ERR, EOF or, for COM_STATISTICS, a string. */
   Single = 4,
+  /**
+   * COM_STMT_EXECUTE's reply (a Result) on a connection with metadata caching: the listener
+   * hears whether its first result set carried column definitions (onColumns).
+   */
+  Execute = 5,
 }
 
 export interface ReplyEnd {
@@ -57,6 +62,12 @@ export interface ReplyListener {
    * onReplyEnd.
    */
   onSessionState?(ok: Buffer | null): void;
+  /**
+   * ReplyKind.Execute with cacheMetadata: the first result set's column definitions as sent
+   * (the packets, headers with sequence id 0, a private copy), or null when the server skipped
+   * them because the client has them already (MARIADB_CLIENT_CACHE_METADATA).
+   */
+  onColumns?(defs: Buffer | null): void;
 }
 
 const enum St {
@@ -90,6 +101,12 @@ export class ReplyTracker {
    * Result-set rows are never copied, so an OK ending a result set is not reported.
    */
   captureOk = false;
+  /**
+   * MARIADB_CLIENT_CACHE_METADATA is on: a result set's column-count packet has one more byte,
+   * 0 when the column definitions are skipped (COM_STMT_EXECUTE of a statement whose metadata
+   * the client has; the EOF that would follow them is still sent without DEPRECATE_EOF).
+   */
+  cacheMetadata = false;
   /** Sequence id of the last physical packet seen. */
   lastSeq = 0;
 
@@ -112,6 +129,10 @@ export class ReplyTracker {
   private prefixLen = 0;
   private capture: Buffer | null = null;
   private capturing = false;
+  // ReplyKind.Execute with cacheMetadata: the first result set's column definitions are copied.
+  private wantColumns = false;
+  private columnParts: Buffer[] | null = null;
+  private columnPart: Buffer | null = null;
   // One ReplyEnd for every reply: listeners read it during onReplyEnd and must not keep it.
   private readonly end: ReplyEnd = { status: 0, error: false, errorCode: 0, affectedRows: 0, rows: 0, resultSet: false };
   private sets = 0;
@@ -153,11 +174,16 @@ export class ReplyTracker {
     this.hdrLen = 0;
     this.inBody = false;
     this.prevWasMax = false;
+    this.wantColumns = false;
+    this.columnParts = null;
+    this.columnPart = null;
   }
 
   private begin(kind: ReplyKind): void {
+    this.wantColumns = kind === ReplyKind.Execute && this.cacheMetadata;
     switch (kind) {
       case ReplyKind.Result: this.state = St.First; break;
+      case ReplyKind.Execute: this.state = St.First; break;
       case ReplyKind.Prepare: this.state = St.PrepFirst; break;
       case ReplyKind.Rows: this.state = St.Rows; break;
       case ReplyKind.Single: this.state = St.Single; break;
@@ -186,6 +212,12 @@ export class ReplyTracker {
         this.curIsContinuation = this.prevWasMax;
         this.prevWasMax = this.curLen === 0xffffff;
         this.capturing = this.captureOk && !this.curIsContinuation && this.curLen <= CAPTURE_MAX && (this.state === St.First || this.state === St.Single);
+        if (this.columnParts !== null && this.state === St.ColDefs) {
+          // Sequence id 0: definitions are compared and re-sent by content, not position.
+          const part = Buffer.alloc(4 + this.curLen);
+          part.writeUIntLE(this.curLen, 0, 3);
+          this.columnPart = part;
+        }
       }
       const take = Math.min(this.bodyLeft, end - pos);
       if (!this.curIsContinuation && this.prefixLen < PREFIX && take > 0) {
@@ -199,6 +231,7 @@ export class ReplyTracker {
         this.capture ??= Buffer.allocUnsafe(CAPTURE_MAX);
         chunk.copy(this.capture, this.curLen - this.bodyLeft, pos, pos + take);
       }
+      if (this.columnPart !== null && take > 0) chunk.copy(this.columnPart, 4 + this.curLen - this.bodyLeft, pos, pos + take);
       pos += take;
       this.bodyLeft -= take;
       if (this.bodyLeft === 0) {
@@ -297,12 +330,34 @@ export class ReplyTracker {
         const size = lenencSize(this.prefix, 0, this.prefixLen);
         this.left = size ? lenencValue(this.prefix, 0, size) : 0;
         this.sets++;
+        if (this.cacheMetadata && this.left > 0 && size > 0 && this.prefixLen > size && this.prefix[size] === 0) {
+          // Metadata skipped: no definitions, but without DEPRECATE_EOF their EOF still comes.
+          if (this.wantColumns && this.sets === 1) this.listener.onColumns?.(null);
+          this.state = this.deprecateEof ? St.Rows : St.ColDefsEof;
+          return;
+        }
+        if (this.wantColumns && this.sets === 1) this.columnParts = [];
         this.state = this.left > 0 ? St.ColDefs : St.Rows;
         return;
       }
       case St.ColDefs:
-        if (b0 === 0xff) return this.finish(0, true);
-        if (--this.left === 0) this.state = this.deprecateEof ? St.Rows : St.ColDefsEof;
+        if (b0 === 0xff) {
+          this.columnParts = null;
+          this.columnPart = null;
+          return this.finish(0, true);
+        }
+        if (this.columnParts !== null && this.columnPart !== null) {
+          this.columnParts.push(this.columnPart);
+          this.columnPart = null;
+        }
+        if (--this.left === 0) {
+          this.state = this.deprecateEof ? St.Rows : St.ColDefsEof;
+          const parts = this.columnParts;
+          if (parts !== null) {
+            this.columnParts = null;
+            this.listener.onColumns?.(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+          }
+        }
         return;
       case St.ColDefsEof: {
         // A cursor was opened (COM_STMT_EXECUTE with a cursor flag): rows come with COM_STMT_FETCH.
@@ -319,7 +374,7 @@ export class ReplyTracker {
         if (this.isTerminator(b0)) {
           this.affected = 0;
           const status = this.terminatorStatus();
-          if (status & Status.MORE_RESULTS_EXISTS && this.queue[0] === ReplyKind.Result) this.state = St.First;
+          if (status & Status.MORE_RESULTS_EXISTS && (this.queue[0] === ReplyKind.Result || this.queue[0] === ReplyKind.Execute)) this.state = St.First;
           else this.finish(status, false);
         } else this.rows++;
         return;

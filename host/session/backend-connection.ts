@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { Cap, NATIVE_PASSWORD } from '../protocol/constants.js';
+import { Cap, MariaCap, NATIVE_PASSWORD } from '../protocol/constants.js';
 import { encodeChangeUser, type ChangeUser } from '../protocol/change-user.js';
 import { PacketFramer, type FramedPacket } from '../protocol/framer.js';
 import { decodeAuthSwitch, decodeHandshakeV10, encodeHandshakeResponse, type HandshakeV10 } from '../protocol/handshake.js';
@@ -46,6 +46,8 @@ type AuthResult = { ok: true; status: number } | { ok: false; payload: Buffer };
 export class BackendConnection {
   handshake!: HandshakeV10;
   capabilities = 0;
+  /** MariaDB extended capabilities in effect (the client's, masked by the server's). */
+  mariaCapabilities = 0;
   status = 0;
   /** The connection's OK packets report last_gtid (the set-up statement of connect() succeeded). */
   tracksLastGtid = false;
@@ -119,10 +121,15 @@ export class BackendConnection {
       caps = login.database ? caps | Cap.CONNECT_WITH_DB : caps & ~Cap.CONNECT_WITH_DB;
       if (!login.attributes) caps &= ~Cap.CONNECT_ATTRS;
       conn.capabilities = caps;
+      conn.mariaCapabilities = login.mariaCapabilities & conn.handshake.mariaCapabilities;
+      if ((login.mariaCapabilities & MariaCap.CACHE_METADATA) !== 0 && (conn.mariaCapabilities & MariaCap.CACHE_METADATA) === 0) {
+        // The client reads an extra byte in every column-count packet; this server would not send it.
+        throw new Error('the server does not offer metadata caching (MariaDB 10.6+), which the client negotiated with the proxy');
+      }
       const token = login.stage1 ? tokenFromStage1(login.stage1, conn.handshake.scramble) : Buffer.alloc(0);
       const response = encodeHandshakeResponse({
         capabilities: caps,
-        mariaCapabilities: login.mariaCapabilities & conn.handshake.mariaCapabilities,
+        mariaCapabilities: conn.mariaCapabilities,
         maxPacket: login.maxPacket,
         charset: login.charset,
         user: login.user,

@@ -2,8 +2,9 @@
 // its own ReplyTracker (replies are tracked per connection), what to do with each expected reply
 // (forward it to the client, collect it for the proxy, or consume it unseen), and the mapping of
 // the client's prepared-statement ids to this connection's.
-import { Cap } from '../protocol/constants.js';
-import { ReplyTracker, type ReplyEnd, type ReplyKind, type ReplyListener } from '../protocol/reply-tracker.js';
+import { Cap, MariaCap } from '../protocol/constants.js';
+import { prepareColumnDefs } from '../protocol/column-cache.js';
+import { ReplyKind, ReplyTracker, type ReplyEnd, type ReplyListener } from '../protocol/reply-tracker.js';
 import type { BackendConnection } from './backend-connection.js';
 import type { BackendServer } from './service-context.js';
 
@@ -14,6 +15,11 @@ export const enum ReplyMode {
   Collect = 1,
   /** Bytes are dropped; only the outcome counts (session commands on other connections, replay). */
   Discard = 2,
+  /**
+   * Bytes are kept until the reply ends, then handed to the session to be forwarded with the
+   * column definitions the server skipped put back in (host/session/metadata-cache.ts).
+   */
+  Rewrite = 3,
 }
 
 export interface LinkOwner {
@@ -31,6 +37,13 @@ export interface LinkOwner {
   linkUnexpected(link: BackendLink, firstByte: number): void;
   /** An OK with session state arrived (only with tracker.captureOk); `ok` is valid during the call. */
   linkSessionState(link: BackendLink, ok: Buffer | null): void;
+  /**
+   * Metadata caching: an execute's reply of statement `backendId` (this connection's id) carried
+   * column definitions (`defs`, as BackendLink.meta keeps them), in a reply of `mode`.
+   */
+  linkColumns(link: BackendLink, backendId: number, defs: Buffer, mode: ReplyMode): void;
+  /** A ReplyMode.Rewrite reply ended: the owner forwards it (column definitions put back) and ends it. */
+  linkRewrite(link: BackendLink, end: ReplyEnd, bytes: Buffer, backendId: number): void;
 }
 
 export class BackendLink implements ReplyListener {
@@ -43,8 +56,17 @@ export class BackendLink implements ReplyListener {
   historyApplied = 0;
   /** When the statement whose reply is awaited was sent (performance.now()), 0 if not measured. */
   sentAt = 0;
+  /** MARIADB_CLIENT_CACHE_METADATA is on for this connection (the client asked for it). */
+  readonly cacheMetadata: boolean;
+  /**
+   * With cacheMetadata: this connection's statement id → the column definitions the server last
+   * sent for it (prepare or execute), which it leaves out of an execute's reply while they hold.
+   */
+  readonly meta = new Map<number, Buffer>();
   /** Expected replies' modes, oldest first (parallel to the tracker's queue). */
   private readonly modes: ReplyMode[] = [];
+  /** Parallel to modes: an execute's statement id (this connection's), -1 for a prepare, else 0. */
+  private readonly tags: number[] = [];
   private collected: Buffer[] = [];
   /** Mode of the reply whose bytes are arriving now. */
   private mode = ReplyMode.Forward;
@@ -59,6 +81,8 @@ export class BackendLink implements ReplyListener {
     this.tracker = new ReplyTracker(this);
     this.tracker.deprecateEof = (conn.capabilities & Cap.DEPRECATE_EOF) !== 0;
     this.tracker.captureOk = conn.tracksLastGtid;
+    this.cacheMetadata = (conn.mariaCapabilities & MariaCap.CACHE_METADATA) !== 0;
+    this.tracker.cacheMetadata = this.cacheMetadata;
     conn.onData = (chunk) => this.onData(chunk);
   }
 
@@ -76,9 +100,22 @@ export class BackendLink implements ReplyListener {
     return true;
   }
 
-  expect(kind: ReplyKind, mode: ReplyMode): void {
+  /**
+   * A reply of `kind` will come, kept per `mode`. `payload`: the command as written to this
+   * connection, for metadata caching to know whose execute or prepare it answers.
+   */
+  expect(kind: ReplyKind, mode: ReplyMode, payload?: Buffer): void {
     if (this.modes.length === 0) this.mode = mode;
     this.modes.push(mode);
+    let tag = 0;
+    if (this.cacheMetadata && payload !== undefined) {
+      if (kind === ReplyKind.Prepare) tag = -1;
+      else if (kind === ReplyKind.Result && payload[0] === 0x17 /* COM_STMT_EXECUTE */ && payload.length >= 5) {
+        tag = payload.readUInt32LE(1);
+        kind = ReplyKind.Execute;
+      }
+    }
+    this.tags.push(tag);
     this.tracker.expect(kind);
   }
 
@@ -109,7 +146,7 @@ export class BackendLink implements ReplyListener {
       this.owner.linkData(this, chunk);
       this.tracker.feed(chunk);
     } else {
-      if (mode === ReplyMode.Collect) {
+      if (mode === ReplyMode.Collect || mode === ReplyMode.Rewrite) {
         this.collected.push(chunk);
         this.conn.keepChunk();
       }
@@ -121,12 +158,22 @@ export class BackendLink implements ReplyListener {
     // Nothing more to read on this connection for now: its read buffer may shrink back.
     if (this.tracker.pending === 0) this.conn.readsDone();
     const mode = this.modes.shift() ?? ReplyMode.Forward;
+    const tag = this.tags.shift() ?? 0;
     let bytes: Buffer | null = null;
-    if (mode === ReplyMode.Collect) {
+    if (mode === ReplyMode.Collect || mode === ReplyMode.Rewrite) {
       bytes = this.collected.length === 1 ? this.collected[0]! : Buffer.concat(this.collected);
       this.collected = [];
     }
     if (this.modes.length > 0) this.mode = this.modes[0]!;
+    if (tag === -1 && bytes !== null && !end.error) {
+      // A prepare's column definitions are what the server compares the first execute with.
+      const p = prepareColumnDefs(bytes, this.tracker.deprecateEof);
+      if (p !== null) {
+        if (p.defs !== null) this.meta.set(p.id, p.defs);
+        else this.meta.delete(p.id);
+      }
+    }
+    if (mode === ReplyMode.Rewrite) return this.owner.linkRewrite(this, end, bytes!, tag);
     const held = this.held;
     if (held !== null && mode === ReplyMode.Forward) {
       this.held = null;
@@ -137,6 +184,14 @@ export class BackendLink implements ReplyListener {
 
   onLocalInfile(): void {
     this.owner.linkInfile(this);
+  }
+
+  onColumns(defs: Buffer | null): void {
+    if (defs === null) return;
+    const id = this.tags[0] ?? 0;
+    if (id <= 0) return;
+    this.meta.set(id, defs);
+    this.owner.linkColumns(this, id, defs, this.mode);
   }
 
   onSessionState(ok: Buffer | null): void {

@@ -13,6 +13,7 @@ import type { BackendLogin } from './backend-connection.js';
 import { ReplyMode, type BackendLink, type LinkOwner } from './backend-link.js';
 import type { FilterSession, ReplyInfo } from './filter.js';
 import { SessionGtid } from './gtid-tracking.js';
+import { columnsSent, forwardRewritten } from './metadata-cache.js';
 import type { MultiOp } from './multi-op.js';
 import { PreparedStatements } from './prepared-statements.js';
 import type { ReadBuffer } from './read-buffer.js';
@@ -90,6 +91,7 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
   /** The reply being kept for them (its connection and chunks), a bounded prefix. */
   teeLink: BackendLink | null = null;
   teeChunks: Buffer[] = [];
+  teeColumns: Buffer | null = null;
   teeBytes = 0;
   teeBinary = false;
   readonly classified = new ClassifyResult();
@@ -304,6 +306,14 @@ export class ClientSession implements SessionView, LinkOwner, SessionCore {
 
   linkSessionState(link: BackendLink, ok: Buffer | null): void {
     this.gtid.okState(link, ok);
+  }
+
+  linkColumns(link: BackendLink, backendId: number, defs: Buffer, mode: ReplyMode): void {
+    columnsSent(this, link, backendId, defs, mode);
+  }
+
+  linkRewrite(link: BackendLink, end: ReplyEnd, bytes: Buffer, backendId: number): void {
+    forwardRewritten(this, link, end, bytes, backendId);
   }
 
   linkReplyEnd(link: BackendLink, end: ReplyEnd, mode: ReplyMode, collected: Buffer | null): void {

@@ -28,6 +28,7 @@ export function statementToAll(s: SessionCore, p: FramedPacket): void {
     if (p.payload[0] === Com.STMT_CLOSE) {
       link.statements.delete(ps.clientId);
       link.typed.delete(ps.clientId);
+      link.meta.delete(id);
     }
   }
   if (p.payload[0] === Com.STMT_CLOSE) {
@@ -67,7 +68,7 @@ export async function sessionCommand(s: SessionCore, p: FramedPacket, kind: Repl
         payload.writeUInt32LE(backendId, 1);
         pk = rewrittenPacket(payload);
       }
-      l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard);
+      l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard, pk.payload);
       s.writeTo(l, pk);
     }
   });
@@ -135,6 +136,8 @@ export async function prepareEverywhere(s: SessionCore, p: FramedPacket, answeri
   }
   const ps = s.stmts.add(ok.params, ok.columns, kind, flags);
   ps.lastServer = answering.name;
+  // Metadata caching: the client now holds the answering server's column definitions.
+  ps.columnDefs = answering.meta.get(ok.id) ?? null;
   const entry = s.history.add(p.payload, ps.clientId);
   entry.ok = true;
   for (const [l, list] of outcomes) {

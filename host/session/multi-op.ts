@@ -44,7 +44,7 @@ export function multi(s: SessionCore, expected: Map<BackendLink, number>, send: 
 export function sendToEach(s: SessionCore, links: readonly BackendLink[], kind: ReplyKind, mode: ReplyMode, p: FramedPacket): Promise<MultiOp['outcomes']> {
   return multi(s, new Map(links.map((l) => [l, 1])), () => {
     for (const l of links) {
-      l.expect(kind, mode);
+      l.expect(kind, mode, p.payload);
       s.writeTo(l, p);
     }
   });

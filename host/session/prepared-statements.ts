@@ -17,6 +17,11 @@ export interface PreparedStatement {
   /** Classifier kind and flags of the statement's SQL, passed to routers with each execute. */
   kind: number;
   flags: number;
+  /**
+   * Metadata caching: the column definitions the client last received for the statement
+   * (host/session/metadata-cache.ts), null if none or unknown.
+   */
+  columnDefs: Buffer | null;
 }
 
 export class PreparedStatements {
@@ -26,7 +31,7 @@ export class PreparedStatements {
   last = 0;
 
   add(params: number, columns: number, kind: number, flags: number): PreparedStatement {
-    const ps: PreparedStatement = { clientId: this.nextId++, params, columns, types: null, lastServer: null, kind, flags };
+    const ps: PreparedStatement = { clientId: this.nextId++, params, columns, types: null, lastServer: null, kind, flags, columnDefs: null };
     if (this.nextId > 0xfffffffe) this.nextId = 1;
     this.byId.set(ps.clientId, ps);
     this.last = ps.clientId;

@@ -3,6 +3,7 @@
 // every earlier reply was forwarded.
 import { Status } from '../protocol/constants.js';
 import type { ReplyEnd } from '../protocol/reply-tracker.js';
+import { withColumnDefs } from '../protocol/column-cache.js';
 import { readResultSet } from '../protocol/result-set.js';
 import type { BackendLink } from './backend-link.js';
 import { EMPTY, ER_BAD_DB, TEE_LIMIT, type SessionCore } from './session-core.js';
@@ -50,9 +51,12 @@ export function afterForwardedReply(s: SessionCore, link: BackendLink, end: Repl
 
 /** The kept reply goes to the filters that read result sets (it already went to the client). */
 function resultToFilters(s: SessionCore, link: BackendLink): void {
-  const bytes = s.teeChunks.length === 1 ? s.teeChunks[0]! : Buffer.concat(s.teeChunks);
+  let bytes = s.teeChunks.length === 1 ? s.teeChunks[0]! : Buffer.concat(s.teeChunks);
   const cut = s.teeBytes >= TEE_LIMIT;
   const binary = s.teeBinary;
+  // Metadata caching: an execute's reply may have skipped the definitions the rows need.
+  if (s.teeColumns !== null) bytes = withColumnDefs(Buffer.from(bytes), s.teeColumns);
+  s.teeColumns = null;
   s.teeLink = null;
   s.teeChunks = [];
   s.teeBytes = 0;

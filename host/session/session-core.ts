@@ -108,6 +108,8 @@ export interface SessionCore extends LinkOwner {
   teeChunks: Buffer[];
   teeBytes: number;
   teeBinary: boolean;
+  /** Metadata caching: the column definitions of the teed execute, should its reply skip them. */
+  teeColumns: Buffer | null;
   readonly classified: ClassifyResult;
   readonly replyInfo: ReplyInfo;
   readonly statement: MutableStatement;

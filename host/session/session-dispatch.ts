@@ -21,6 +21,7 @@ import { changeUser } from './session-auth.js';
 import { CLASSIFIED_READ, CLASSIFIED_SESSION_WRITE, EMPTY, ROUTER_REFUSED, type MutableStatement, type SessionCore } from './session-core.js';
 import { kill } from './session-kill.js';
 import { connectLink, onlyForwarding, openLink, otherPending } from './session-links.js';
+import { columnsFor, needsColumnRewrite } from './metadata-cache.js';
 import { copyPacket, rewrittenPacket } from './session-packets.js';
 import { recordForReplay } from './trx-replay.js';
 
@@ -175,7 +176,9 @@ export function dispatch(s: SessionCore, p: FramedPacket, cmd: number, kind: Rep
       if (l && !s.closed) sendTo(s, l, pk, kind);
     });
   }
-  if (link && !s.op && onlyForwarding(s) && !otherPending(s, link)) {
+  // (An execute whose reply may need its column definitions put back is collected whole: it
+  // must not share the connection with replies still coming. Metadata caching only.)
+  if (link && !s.op && onlyForwarding(s) && !otherPending(s, link) && (link.pending === 0 || !needsColumnRewrite(s, link, p.payload))) {
     return sendTo(s, link, p, kind);
   }
   return s.runProxyCommand(p, async (pk) => {
@@ -197,6 +200,10 @@ export function dispatch(s: SessionCore, p: FramedPacket, cmd: number, kind: Rep
 /** Writes a command to one connection, its reply to be forwarded. */
 export function sendTo(s: SessionCore, link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
   const cmd = p.payload[0];
+  // Metadata caching: the client's column definitions for the statement are not the ones this
+  // connection would skip, so its reply is collected and completed (host/session/metadata-cache.ts).
+  const rewrite = link.cacheMetadata && cmd === Com.STMT_EXECUTE && needsColumnRewrite(s, link, p.payload);
+  if (rewrite && link.pending > 0) return s.runProxyCommand(p, async (pk) => void sendTo(s, link, pk, kind));
   if (link !== s.main && kind !== null && s.statement.kind === CLASSIFIED_READ && !(s.serverStatus & Status.IN_TRANS) && link.pending === 0) {
     // A read that may be sent again elsewhere if this connection dies before answering.
     const r = s.retry;
@@ -219,8 +226,9 @@ export function sendTo(s: SessionCore, link: BackendLink, p: FramedPacket, kind:
     if (s.resultFilters.length > 0 && kind === 1 /* ReplyKind.Result */ && link.pending === 0 && s.teeLink === null) {
       s.teeLink = link;
       s.teeBinary = cmd === Com.STMT_EXECUTE;
+      s.teeColumns = columnsFor(s, link, p.payload);
     }
-    link.expect(kind, ReplyMode.Forward);
+    link.expect(kind, rewrite ? ReplyMode.Rewrite : ReplyMode.Forward, p.payload);
     s.routerSession?.opStarted?.(link.name);
     // Response time of a lone statement (pipelined ones would measure queueing too).
     link.sentAt = link.pending === 1 ? performance.now() : 0;

@@ -96,6 +96,7 @@ export function sessionStartsOver(s: SessionCore): void {
   for (const l of s.links.values()) {
     l.statements.clear();
     l.typed.clear();
+    l.meta.clear();
     l.historyApplied = s.history.end;
   }
 }

@@ -6,6 +6,7 @@ import { Er } from '../protocol/errors.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import { meansConnectionLost } from './connection-errors.js';
+import { needsColumnRewrite } from './metadata-cache.js';
 import { sendToEach, type Outcome } from './multi-op.js';
 import { typesAt, withTypes } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
@@ -109,8 +110,11 @@ export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMa
       }
       const inFlight = trx.inFlight;
       if (inFlight) {
-        link.expect(inFlight.kind, ReplyMode.Forward);
-        s.writeTo(link, rewrittenPacket(forLink(s, inFlight.payload, link)));
+        // (Nothing else is pending on the new connection: a reply to complete may be collected.)
+        const mode = needsColumnRewrite(s, link, inFlight.payload) ? ReplyMode.Rewrite : ReplyMode.Forward;
+        const payload = forLink(s, inFlight.payload, link);
+        link.expect(inFlight.kind, mode, payload);
+        s.writeTo(link, rewrittenPacket(payload));
       }
       s.ctx.log.info({ session: s.id, server: lost.name, statements: done.length, attempt }, 'transaction replayed');
       return;
@@ -167,6 +171,7 @@ export function heldError(s: SessionCore, link: BackendLink, end: ReplyEnd, byte
     if (s.teeLink === link) {
       s.teeLink = null;
       s.teeChunks = [];
+      s.teeColumns = null;
       s.teeBytes = 0;
     }
     link.conn.destroy();

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cap, Com, PROXY_MARIA_CAPS, Status } from '../../host/protocol/constants.js';
+import { Cap, Com, MariaCap, PROXY_MARIA_CAPS, Status } from '../../host/protocol/constants.js';
 import { PacketFramer } from '../../host/protocol/framer.js';
 import { stage2FromAuthString } from '../../host/protocol/native-password.js';
 import { decodeErr, decodeOk } from '../../host/protocol/ok-err.js';
@@ -53,7 +53,7 @@ const endEv = (status: number, error: boolean, code: number): Ev => `end status=
 /** One command's reply as observed: segments split where the client had to act (LOCAL INFILE). */
 interface Observed { name: string; kind: ReplyKind; parts: Buffer[]; events: { ev: Ev; at: number }[] }
 
-function runTracker(kinds: ReplyKind[], dep: boolean, bytes: Buffer, cuts: number[]) {
+function runTracker(kinds: ReplyKind[], dep: boolean, bytes: Buffer, cuts: number[], cache: boolean) {
   const events: { ev: Ev; from: number; to: number }[] = [];
   let from = 0;
   let to = 0;
@@ -63,6 +63,7 @@ function runTracker(kinds: ReplyKind[], dep: boolean, bytes: Buffer, cuts: numbe
     onUnexpected: (b0) => void events.push({ ev: `unexpected ${b0}`, from, to }),
   });
   t.deprecateEof = dep;
+  t.cacheMetadata = cache;
   for (const k of kinds) t.expect(k);
   for (const c of [...cuts, bytes.length]) {
     from = to;
@@ -88,7 +89,7 @@ function cutsFor(bytes: Buffer, r: () => number): number[][] {
 }
 
 /** Replays observed replies (pipelined) in many chunkings; events must fire at the same bytes. */
-async function replay(obs: Observed[], dep: boolean, seed: number): Promise<void> {
+async function replay(obs: Observed[], dep: boolean, seed: number, cache: boolean): Promise<void> {
   const bytes = Buffer.concat(obs.flatMap((o) => o.parts));
   const expected: { ev: Ev; at: number }[] = [];
   let base = 0;
@@ -98,7 +99,7 @@ async function replay(obs: Observed[], dep: boolean, seed: number): Promise<void
   }
   const r = rng(seed);
   for (const cuts of cutsFor(bytes, r)) {
-    const { events, t } = runTracker(obs.map((o) => o.kind), dep, bytes, cuts);
+    const { events, t } = runTracker(obs.map((o) => o.kind), dep, bytes, cuts, cache);
     const names = obs.map((o) => o.name).join(' | ');
     expect(events.map((e) => e.ev), names).toEqual(expected.map((e) => e.ev));
     for (let i = 0; i < events.length; i++) {
@@ -126,8 +127,11 @@ function execute(id: number, params: number[], flags = 0): Buffer {
 const fetchRows = (id: number, n: number) => Buffer.from(new PayloadWriter().u8(Com.STMT_FETCH).u32(id).u32(n).payload());
 const stmtId = (reply: Pkt[]) => reply[0]!.payload.readUInt32LE(1);
 
+// Metadata caching (MARIADB_CLIENT_CACHE_METADATA) changes the column-count packet and lets the
+// server skip an execute's column definitions: every case runs with it off and on.
+for (const cache of [false, true])
 for (const dep of [false, true]) {
-  describe.skipIf(!reachable)(`ReplyTracker on real MariaDB replies (DEPRECATE_EOF ${dep ? 'on' : 'off'})`, () => {
+  describe.skipIf(!reachable)(`ReplyTracker on real MariaDB replies (DEPRECATE_EOF ${dep ? 'on' : 'off'}, metadata caching ${cache ? 'on' : 'off'})`, () => {
     let c: RawMariadb;
     // One tracker for the whole connection, fed the chunks as the socket delivered them.
     let live: ReplyTracker;
@@ -137,7 +141,7 @@ for (const dep of [false, true]) {
     beforeAll(async () => {
       // MariaDB extended capabilities as the proxy offers them (progress reports, bulk, extended metadata).
       c = await RawMariadb.connect({
-        host: HOST, port: PORT, database: 'test', caps: BASE_CAPS | (dep ? Cap.DEPRECATE_EOF : 0), mariaCaps: PROXY_MARIA_CAPS,
+        host: HOST, port: PORT, database: 'test', caps: BASE_CAPS | (dep ? Cap.DEPRECATE_EOF : 0), mariaCaps: cache ? PROXY_MARIA_CAPS : PROXY_MARIA_CAPS & ~MariaCap.CACHE_METADATA,
       });
       expect(!!(c.caps & Cap.DEPRECATE_EOF)).toBe(dep);
       expect(c.caps & Cap.LONG_PASSWORD).toBe(0); // so the extended capabilities apply
@@ -147,6 +151,7 @@ for (const dep of [false, true]) {
         onUnexpected: (b0) => void liveEvents.push(`unexpected ${b0}`),
       });
       live.deprecateEof = dep;
+      live.cacheMetadata = cache;
     });
     afterAll(async () => {
       await c?.close();
@@ -235,10 +240,10 @@ for (const dep of [false, true]) {
         // Byte-exact: fresh trackers fed one byte at a time / in random chunks end at the last byte.
         const obs: Observed = { name, kind: kinds[0]!, parts, events };
         transcript.push(obs);
-        await replay([obs], dep, all.length);
+        await replay([obs], dep, all.length, cache);
       } else {
         // Pipelined: split the bytes where a byte-by-byte tracker saw each end, check each piece.
-        const { events: evs } = runTracker(kinds, dep, all, Array.from({ length: all.length - 1 }, (_, i) => i + 1));
+        const { events: evs } = runTracker(kinds, dep, all, Array.from({ length: all.length - 1 }, (_, i) => i + 1), cache);
         expect(evs.map((e) => e.ev)).toEqual(liveEvents);
         expect(evs[evs.length - 1]!.to).toBe(all.length);
         let from = 0;
@@ -469,7 +474,7 @@ for (const dep of [false, true]) {
     it('the whole session replayed as one pipelined stream', async () => {
       const small = transcript.filter((o) => o.parts.reduce((n, p) => n + p.length, 0) < 100_000);
       expect(small.length).toBeGreaterThan(40);
-      await replay(small, dep, 99);
+      await replay(small, dep, 99, cache);
     }, 300_000);
   });
 }
