@@ -104,6 +104,17 @@ export class BackendLink implements ReplyListener {
    * A reply of `kind` will come, kept per `mode`. `payload`: the command as written to this
    * connection, for metadata caching to know whose execute or prepare it answers.
    */
+  /** Whether every expected reply is for the client (forwarded, or collected to be completed first). */
+  get forClientOnly(): boolean {
+    for (const m of this.modes) if (m !== ReplyMode.Forward && m !== ReplyMode.Rewrite) return false;
+    return true;
+  }
+
+  /** The reply arriving now is collected before the client gets any of it (ReplyMode.Rewrite). */
+  get withholding(): boolean {
+    return this.modes.length > 0 && this.mode === ReplyMode.Rewrite;
+  }
+
   expect(kind: ReplyKind, mode: ReplyMode, payload?: Buffer): void {
     if (this.modes.length === 0) this.mode = mode;
     this.modes.push(mode);

@@ -26,7 +26,7 @@ export function onLinkClose(s: SessionCore, link: BackendLink, err: Error | unde
     if (link !== s.main) return;
   }
   if (link !== s.main) {
-    if (pending === 0 || !link.forwardingOnly) {
+    if (pending === 0 || !link.forClientOnly) {
       s.ctx.log.info({ session: s.id, server: link.name, reason: err?.message }, 'backend connection closed; it is reopened when needed');
       return;
     }
@@ -41,10 +41,12 @@ export function onLinkClose(s: SessionCore, link: BackendLink, err: Error | unde
   s.logOnce('backend connection lost', { server: link.name, pending, reason: err?.message, midPacket: link.tracker.midPacket || undefined });
   // Cut in the middle of a packet, an ERR would be glued into that packet (a row, say) and the
   // client would misread it: only closing is clean then.
-  if (pending > 0 && link.tracker.midPacket) {
+  // (A reply collected to be completed first has sent the client nothing yet.)
+  const withheld = link.withholding;
+  if (pending > 0 && link.tracker.midPacket && !withheld) {
     s.close();
   } else if (pending > 0) {
-    const seq = link.tracker.midReply ? (link.tracker.lastSeq + 1) & 0xff : s.replySeq();
+    const seq = link.tracker.midReply && !withheld ? (link.tracker.lastSeq + 1) & 0xff : s.replySeq();
     s.fail(Er.LOST_CONNECTION, `Lost connection to backend server '${link.name}' during query`, seq);
   } else {
     // An idle session the server reset (MariaDB's wait_timeout does): reset the client too, so
