@@ -8,11 +8,13 @@ import { encodeErr } from '../protocol/ok-err.js';
 import type { ReplyKind } from '../protocol/reply-tracker.js';
 import { mergeResultSets } from '../protocol/result-merge.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
+import { needsColumnRewrite } from './metadata-cache.js';
 import { multi, sendToEach } from './multi-op.js';
-import { readPrepareOk, setPrepareOkId } from './prepared-statements.js';
+import { LAST_PREPARED, readPrepareOk, setPrepareOkId } from './prepared-statements.js';
 import type { SessionCore } from './session-core.js';
 import { dropLink, mainTarget, openLink, sessionStartsOver } from './session-links.js';
 import { rewrittenPacket } from './session-packets.js';
+import { commandFor, commandForHistory } from './statement-ids.js';
 
 /** COM_STMT_CLOSE / COM_STMT_SEND_LONG_DATA: to every connection that has the statement. */
 export function statementToAll(s: SessionCore, p: FramedPacket): void {
@@ -49,26 +51,29 @@ export async function sessionCommand(s: SessionCore, p: FramedPacket, kind: Repl
   if (!answering) return s.sendPacket(encodeErr(Er.NO_BACKEND, 'no backend connection'), 1);
   const cmd = p.payload[0]!;
   s.gtid.sessionCommand(p.payload);
-  const entry = cmd === Com.RESET_CONNECTION ? null : s.history.add(p.payload);
+  const recorded = commandForHistory(s, p.payload);
+  const entry = cmd === Com.RESET_CONNECTION ? null : s.history.add(recorded.payload, 0, recorded.statement);
   const targets = [...s.links.values()];
   s.lastCmdSeq = p.lastSeq;
   s.routerSession?.opStarted?.(answering.name);
   const outcomes = await multi(s, new Map(targets.map((l) => [l, 1])), () => {
     for (const l of targets) {
       let pk = p;
-      if (cmd === Com.STMT_RESET) {
-        const id = p.payload.length >= 5 ? s.stmts.get(p.payload.readUInt32LE(1)) : undefined;
-        const backendId = id ? l.statements.get(id.clientId) : undefined;
-        if (backendId === undefined) {
-          if (l === answering) s.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, 'Unknown prepared statement handler given to mysqld_stmt_reset'), 1);
-          s.op?.waiting.delete(l);
-          continue;
+      // A statement's id is the connection's own (a prepared SET executed, COM_STMT_RESET).
+      const mapped = commandFor(s, p.payload, l);
+      if (mapped === null) {
+        if (l === answering) {
+          const clientId = p.payload.readUInt32LE(1);
+          const what = cmd === Com.STMT_RESET ? 'mysqld_stmt_reset' : 'mysqld_stmt_execute';
+          s.sendPacket(encodeErr(Er.UNKNOWN_STMT_HANDLER, `Unknown prepared statement handler (${clientId === LAST_PREPARED ? -1 : clientId}) given to ${what}`), 1);
         }
-        const payload = Buffer.from(p.payload);
-        payload.writeUInt32LE(backendId, 1);
-        pk = rewrittenPacket(payload);
+        s.op?.waiting.delete(l);
+        continue;
       }
-      l.expect(kind, l === answering ? ReplyMode.Forward : ReplyMode.Discard, pk.payload);
+      if (mapped !== p.payload) pk = rewrittenPacket(mapped);
+      // (The answering reply is completed first if metadata caching left the client's columns stale.)
+      const forClient = needsColumnRewrite(s, l, p.payload) ? ReplyMode.Rewrite : ReplyMode.Forward;
+      l.expect(kind, l === answering ? forClient : ReplyMode.Discard, pk.payload);
       s.writeTo(l, pk);
     }
   });

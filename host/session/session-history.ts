@@ -10,6 +10,8 @@ export interface HistoryEntry {
   readonly command: number;
   /** For COM_STMT_PREPARE: the id the client knows the statement by. */
   readonly clientStmtId: number;
+  /** For a command that names a prepared statement (a prepared SET executed): its client id. */
+  readonly statement: number;
   /** What the client was told: true OK (or a result), false ERR. */
   ok: boolean;
   errorCode: number;
@@ -33,8 +35,8 @@ export class SessionHistory {
     return this.entries.length;
   }
 
-  add(payload: Buffer, clientStmtId = 0): HistoryEntry {
-    const e: HistoryEntry = { payload: Buffer.from(payload), command: payload[0]!, clientStmtId, ok: true, errorCode: 0 };
+  add(payload: Buffer, clientStmtId = 0, statement = 0): HistoryEntry {
+    const e: HistoryEntry = { payload: Buffer.from(payload), command: payload[0]!, clientStmtId, statement, ok: true, errorCode: 0 };
     this.entries.push(e);
     if (this.limit > 0 && this.entries.length > this.limit) {
       // MaxScale's prune_sescmd_history keeps the newest entries; a connection opened later
@@ -56,8 +58,12 @@ export class SessionHistory {
     return this.entries.slice(Math.max(0, from - this.base));
   }
 
-  /** A prepared statement was closed: its prepare no longer needs replaying. */
+  /**
+   * A prepared statement was closed: its prepare no longer needs replaying — unless a kept
+   * command runs it (a prepared SET executed), which a new connection must be able to replay.
+   */
   removePrepare(clientStmtId: number): void {
+    if (this.entries.some((e) => e.statement === clientStmtId)) return;
     const i = this.entries.findIndex((e) => e.clientStmtId === clientStmtId);
     if (i >= 0) {
       this.entries.splice(i, 1);

@@ -12,6 +12,7 @@ import { readPrepareOk } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
 import { HISTORY_LIMIT, ROUTER_REFUSED, type SessionCore } from './session-core.js';
 import { rewrittenPacket } from './session-packets.js';
+import { commandFor } from './statement-ids.js';
 import type { BackendServer } from './service-context.js';
 
 export function pendingReplies(s: SessionCore): number {
@@ -125,17 +126,19 @@ export async function connectLink(s: SessionCore, name: string): Promise<Backend
   const got: Outcome[] = [];
   for (const e of entries) {
     const mode = e.command === Com.STMT_PREPARE ? ReplyMode.Collect : ReplyMode.Discard;
-    const outcomes = await sendToEach(s, [link], replyKindOf(e.command) ?? 4, mode, rewrittenPacket(e.payload));
+    // Statement ids as this connection gave them (a prepared SET executed names one).
+    const payload = e.statement !== 0 ? commandFor(s, e.payload, link) ?? e.payload : e.payload;
+    const outcomes = await sendToEach(s, [link], replyKindOf(e.command) ?? 4, mode, rewrittenPacket(payload));
     if (s.closed) throw new Error('session closed');
     const o = outcomes.get(link)?.[0];
     if (!o) break;
     got.push(o);
+    const prepared = e.command === Com.STMT_PREPARE && o.reply ? readPrepareOk(o.reply) : null;
+    if (prepared) link.statements.set(e.clientStmtId, prepared.id);
   }
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const o = got[i];
-    const prepared = e.command === Com.STMT_PREPARE && o?.reply ? readPrepareOk(o.reply) : null;
-    if (prepared) link.statements.set(e.clientStmtId, prepared.id);
     if (o && e.command === Com.STMT_PREPARE && s.ctx.discoversDatabases === true) continue; // a shard may lack its tables
     if (!o || o.ok !== e.ok || (!o.ok && o.errorCode !== e.errorCode)) {
       s.logOnce('replaying the session history on a new connection gave a different result; not using it', { server: name, entry: i, expected: e.errorCode, got: o?.errorCode });

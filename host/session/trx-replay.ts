@@ -1,17 +1,17 @@
 // transaction_replay: recording a transaction's statements, deciding whether a lost connection's
 // transaction can be replayed, replaying it on a new connection (comparing each result with what
 // the client got), and holding back the ERR a server sends before it closes a connection.
-import { Com, Status } from '../protocol/constants.js';
+import { Status } from '../protocol/constants.js';
 import { Er } from '../protocol/errors.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import { meansConnectionLost } from './connection-errors.js';
 import { needsColumnRewrite } from './metadata-cache.js';
 import { sendToEach, type Outcome } from './multi-op.js';
-import { typesAt, withTypes } from './prepared-statements.js';
 import { reopenTarget } from './primary-follow.js';
 import { CLASSIFIED_BEGIN, CLASSIFIED_COMMIT, RETRY_STEP_MS, type SessionCore } from './session-core.js';
 import { connectLink, dropLink } from './session-links.js';
+import { commandFor } from './statement-ids.js';
 import { rewrittenPacket } from './session-packets.js';
 import { fingerprintOf, TrxLog } from './trx-log.js';
 
@@ -141,16 +141,7 @@ function replayFailed(s: SessionCore, message: string, clientWaiting: boolean): 
 
 /** A recorded command (client statement ids) as `link` must get it. */
 function forLink(s: SessionCore, payload: Buffer, link: BackendLink): Buffer {
-  const cmd = payload[0];
-  if ((cmd !== Com.STMT_EXECUTE && cmd !== Com.STMT_BULK_EXECUTE) || payload.length < 5) return payload;
-  const ps = s.stmts.get(payload.readUInt32LE(1));
-  const id = ps ? link.statements.get(ps.clientId) : undefined;
-  if (!ps || id === undefined) return payload;
-  let out: Buffer = Buffer.from(payload);
-  out.writeUInt32LE(id, 1);
-  if (cmd === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
-  link.typed.add(ps.clientId);
-  return out;
+  return commandFor(s, payload, link) ?? payload;
 }
 
 /** A forwarded reply that starts with an ERR is held back while a replay could follow it (LinkOwner.linkHoldsError). */

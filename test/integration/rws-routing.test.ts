@@ -180,6 +180,32 @@ describe('session state across connections (history replay)', () => {
     }
   });
 
+  it('an executed prepared SET reaches every connection with that connection\'s statement id', async () => {
+    // Client ids and the ids of a connection opened later diverge once a statement was closed
+    // before it opened: the replica's connection then knows `SET @ps_x = ?` as 1, the primary's
+    // and the client as 2. A prepared SET runs on every connection as a session command, and is
+    // replayed from the history on connections opened later.
+    const c = await client();
+    const ins = await c.prepare('INSERT INTO t (v) VALUES (?)'); // a write: prepared on the primary only
+    await ins.execute(['closed-before']);
+    ins.close();
+    expect(replicaIds).toContain(await id(c)); // opens the replica's connection
+    await c.execute('SET @ps_x = ?', [42]);
+    await c.execute('SET @ps_y = ?', ['forty-three']);
+    // Read on the replica (a hint: readwritesplit keeps reads of such variables on the primary).
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT @ps_x AS x, @ps_y AS y, @@server_id AS id -- maxscale route to slave');
+    expect(replicaIds).toContain(rows[0]!.id);
+    expect([rows[0]!.x, rows[0]!.y]).toEqual([42, 'forty-three']);
+    // A second session: its replica connection opens after the SET and replays it from the history.
+    const c2 = await client();
+    const ins2 = await c2.prepare('INSERT INTO t (v) VALUES (?)');
+    ins2.close();
+    await c2.execute('SET @ps_z = ?', [44]);
+    const [z] = await c2.query<mysql.RowDataPacket[]>('SELECT @ps_z AS z, @@server_id AS id -- maxscale route to slave');
+    expect(replicaIds).toContain(z[0]!.id);
+    expect(z[0]!.z).toBe(44);
+  });
+
   it('the mariadb connector: transactions, prepared statements (with -1 pipelining) and change user', async () => {
     const c = await mariadb.createConnection({ host: '127.0.0.1', port: proxy.port, ...CREDENTIALS.app, database: 'rws', pipelining: true });
     open.push(c);
