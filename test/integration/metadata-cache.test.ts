@@ -5,6 +5,7 @@
 // statement `SELECT ? AS a` has parameter-typed metadata, so the two servers' last-sent
 // definitions differ when the same statement ran with an integer on one and a string on the
 // other. Every value must come back with the type it has directly on MariaDB.
+import net from 'node:net';
 import mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIALS } from '../harness/credentials.js';
@@ -108,4 +109,93 @@ describe('metadata caching through readwritesplit', () => {
       await d.end();
     }
   });
+});
+
+/** A TCP relay in front of a server whose connections can be cut (the last one that carried a COM_STMT_EXECUTE). */
+async function relay(port: number): Promise<{ port: number; cutLast(): void; close(): void }> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let last: [net.Socket, net.Socket] | null = null;
+  const server = net.createServer((front) => {
+    const back = net.connect(port, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [front, back];
+    pairs.add(pair);
+    front.on('data', (d: Buffer) => {
+      if (d.length > 4 && d[4] === 0x17) last = pair;
+      back.write(d);
+    });
+    back.pipe(front);
+    const drop = (): void => {
+      pairs.delete(pair);
+      front.destroy();
+      back.destroy();
+    };
+    front.on('error', drop).on('close', drop);
+    back.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cutLast: () => {
+      last?.[0].destroy();
+      last?.[1].destroy();
+    },
+    close: () => {
+      server.close();
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
+    },
+  };
+}
+
+describe('metadata caching: a reply being completed when its connection is lost', () => {
+  it('the read is retried on the primary and the client gets its row, typed as directly', async () => {
+    const t = sharedTopology();
+    const r = await relay(t.replicas[0]!.port);
+    const wasm = await bundledPlugin('routers/readwritesplit');
+    const p = await startTestProxy({
+      servers: [
+        { name: 'db1', port: t.primary.port },
+        { name: 'db2', port: r.port },
+      ],
+      monitor: {},
+      plugins: { rws: { file: wasm, config: {} } },
+      service: { router: 'rws' },
+    });
+    const c = await mariadb.createConnection({ host: '127.0.0.1', port: p.port, ...CREDENTIALS.app, database: 'mdc' });
+    try {
+      for (let i = 0; i < 100; i++) {
+        if ((await c.query('SELECT @@server_id AS id'))[0].id === replicaId) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const st = await c.prepare('SELECT ? AS a, SLEEP(?) AS s, @@server_id AS sid');
+      expect(Number((await st.execute([5, 0]))[0].sid)).toBe(replicaId);
+      await c.beginTransaction();
+      expect((await st.execute(['abc', 0]))[0].a).toBe('abc'); // the client now holds string definitions
+      await c.commit();
+      // On the replica again: its definitions (int) differ from the client's, so the reply is
+      // collected to be completed; the connection is cut while the statement sleeps.
+      const pending = st.execute([7, 1]);
+      await new Promise((res) => setTimeout(res, 400));
+      r.cutLast();
+      const rows = await pending;
+      expect(Number(rows[0].sid)).toBe(primaryId);
+      const direct = await mariadb.createConnection({ host: '127.0.0.1', port: primaryPort, ...CREDENTIALS.app, database: 'mdc' });
+      try {
+        const ds = await direct.prepare('SELECT ? AS a, SLEEP(?) AS s, @@server_id AS sid');
+        expect(rows[0].a).toEqual((await ds.execute([7, 0]))[0].a);
+        ds.close();
+      } finally {
+        await direct.end();
+      }
+      // And the session goes on: the replica is opened again for the next read.
+      expect((await st.execute([8, 0]))[0].a).toEqual(typeof rows[0].a === 'bigint' ? 8n : 8);
+      st.close();
+    } finally {
+      await c.end().catch(() => {});
+      await p.stop();
+      r.close();
+    }
+  }, 60_000);
 });
