@@ -100,10 +100,6 @@ export class BackendLink implements ReplyListener {
     return true;
   }
 
-  /**
-   * A reply of `kind` will come, kept per `mode`. `payload`: the command as written to this
-   * connection, for metadata caching to know whose execute or prepare it answers.
-   */
   /** Whether every expected reply is for the client (forwarded, or collected to be completed first). */
   get forClientOnly(): boolean {
     for (const m of this.modes) if (m !== ReplyMode.Forward && m !== ReplyMode.Rewrite) return false;
@@ -115,6 +111,10 @@ export class BackendLink implements ReplyListener {
     return this.modes.length > 0 && this.mode === ReplyMode.Rewrite;
   }
 
+  /**
+   * A reply of `kind` will come, kept per `mode`. `payload`: the command as written to this
+   * connection, for metadata caching to know whose execute or prepare it answers.
+   */
   expect(kind: ReplyKind, mode: ReplyMode, payload?: Buffer): void {
     if (this.modes.length === 0) this.mode = mode;
     this.modes.push(mode);
