@@ -99,3 +99,25 @@ export function withColumnDefs(reply: Buffer, defs: Buffer): Buffer {
   shiftSeqs(reply, head, n);
   return Buffer.concat([reply.subarray(0, head), put, reply.subarray(head)]);
 }
+
+/**
+ * The other form of a whole execute reply whose first result set carried its column
+ * definitions: without them, as a server that had them cached would send it (the inverse of
+ * withColumnDefs); null when it carried none or is not a result set.
+ */
+export function withoutColumnDefs(reply: Buffer): Buffer | null {
+  if (reply.length < 6) return null;
+  const countLen = reply[0]! | (reply[1]! << 8) | (reply[2]! << 16);
+  const b0 = reply[4]!;
+  if (b0 === 0x00 || b0 === 0xff || b0 === 0xfb || b0 === 0xfe || b0 >= 0xfd) return null;
+  const size = b0 < 0xfb ? 1 : 3;
+  if (countLen !== size + 1 || reply[4 + size] !== 1) return null;
+  const n = size === 1 ? b0 : reply.readUInt16LE(5);
+  const head = 4 + countLen;
+  const rest = skipPackets(reply, head, n);
+  if (rest < 0) return null;
+  const out = Buffer.concat([reply.subarray(0, head), reply.subarray(rest)]);
+  out[head - 1] = 0;
+  shiftSeqs(out, head, -n);
+  return out;
+}

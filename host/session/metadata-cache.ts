@@ -8,7 +8,7 @@
 // definitions put back in, and then forwarded (ReplyMode.Rewrite). While they agree, the reply
 // is forwarded untouched: that is every execute of a statement that stays on one server, or
 // whose definitions are the same on every server (the same table), which is nearly all of them.
-import { skipsColumns, withColumnDefs } from '../protocol/column-cache.js';
+import { skipsColumns, withColumnDefs, withoutColumnDefs } from '../protocol/column-cache.js';
 import type { ReplyEnd } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import type { PreparedStatement } from './prepared-statements.js';
@@ -74,4 +74,17 @@ export function forwardRewritten(s: SessionCore, link: BackendLink, end: ReplyEn
 export function columnsFor(s: SessionCore, link: BackendLink, payload: Buffer): Buffer | null {
   if (!link.cacheMetadata || payload[0] !== 0x17 || payload.length < 5) return null;
   return link.meta.get(payload.readUInt32LE(1)) ?? null;
+}
+
+/**
+ * transaction_replay: the forms a replayed execute's reply could have had on the lost connection,
+ * which may have skipped the definitions this one sent, or sent those this one skipped
+ * (`defsBefore`: what this connection had for the statement before the replayed execute).
+ */
+export function otherReplyForms(reply: Buffer, defsBefore: Buffer | null): Buffer[] {
+  const out: Buffer[] = [];
+  const stripped = withoutColumnDefs(Buffer.from(reply));
+  if (stripped !== null) out.push(stripped);
+  if (defsBefore !== null && skipsColumns(reply)) out.push(withColumnDefs(Buffer.from(reply), defsBefore));
+  return out;
 }

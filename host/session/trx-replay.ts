@@ -6,7 +6,7 @@ import { Er } from '../protocol/errors.js';
 import type { ReplyEnd, ReplyKind } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import { meansConnectionLost } from './connection-errors.js';
-import { needsColumnRewrite } from './metadata-cache.js';
+import { columnsFor, needsColumnRewrite, otherReplyForms } from './metadata-cache.js';
 import { sendToEach, type Outcome } from './multi-op.js';
 import { reopenTarget } from './primary-follow.js';
 import { CLASSIFIED_BEGIN, CLASSIFIED_COMMIT, RETRY_STEP_MS, type SessionCore } from './session-core.js';
@@ -73,8 +73,12 @@ export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMa
       const done = trx.statements.filter((x) => x.fingerprint !== null);
       // One statement at a time: each collected reply must hold exactly its own bytes.
       const got: Outcome[] = [];
+      // Metadata caching: the definitions this connection held for each execute before it ran.
+      const defsBefore: (Buffer | null)[] = [];
       for (const x of done) {
-        const outcomes = await sendToEach(s, [link], x.kind, ReplyMode.Collect, rewrittenPacket(forLink(s, x.payload, link)));
+        const payload = forLink(s, x.payload, link);
+        defsBefore.push(columnsFor(s, link, payload));
+        const outcomes = await sendToEach(s, [link], x.kind, ReplyMode.Collect, rewrittenPacket(payload));
         if (s.closed) return;
         const o = outcomes.get(link)?.[0];
         if (!o) break;
@@ -86,7 +90,12 @@ export async function replayTransaction(s: SessionCore, lost: BackendLink, wasMa
       }
       const mismatch = done.findIndex((x, i) => {
         const o = got[i];
-        return !o || fingerprintOf({ ...o, error: !o.ok }, o.reply) !== x.fingerprint;
+        if (!o) return true;
+        const facts = { ...o, error: !o.ok };
+        if (fingerprintOf(facts, o.reply) === x.fingerprint) return false;
+        // The same rows with or without the column definitions a server may skip (metadata caching).
+        if (!link.cacheMetadata || o.reply === null || !o.resultSet) return true;
+        return !otherReplyForms(o.reply, defsBefore[i] ?? null).some((r) => fingerprintOf(facts, r) === x.fingerprint);
       });
       if (mismatch >= 0) {
         const o = got[mismatch];

@@ -2,6 +2,7 @@
 // CONNECTION from another session); the proxy reconnects, replays the session state and the
 // transaction's statements, compares results, and the client goes on as if nothing happened —
 // or, when the data changed under it, gets an error instead of a silently different transaction.
+import mariadb from 'mariadb';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIALS } from '../harness/credentials.js';
@@ -137,6 +138,30 @@ describe('transaction_replay', () => {
     await c.query('COMMIT');
     const rows = await topo.primary.query<{ id: number }[]>('SELECT id FROM replay.t_ps ORDER BY id');
     expect(rows.map((x) => x.id)).toEqual([1, 2, 10]);
+  });
+
+  it('metadata caching: an execute whose column definitions the lost connection skipped is replayed on one that sends them (mariadb connector)', async () => {
+    // `SELECT ? AS a`: its columns depend on the parameter's type. The lost connection had run
+    // it with an integer before, so in the transaction it skipped the definitions; the new
+    // connection has only the prepare's (other) definitions and sends them. Same result, other
+    // bytes: the replay must not call that a different transaction.
+    const p = await proxy({});
+    const c = await mariadb.createConnection({ host: '127.0.0.1', port: p.port, ...CREDENTIALS.app, database: 'replay' });
+    try {
+      expect(c.info?.serverPermitSkipMeta).toBe(true);
+      const st = await c.prepare('SELECT ? AS a');
+      expect((await st.execute([5]))[0].a).toBe(5);
+      const tid = Number((await c.query('SELECT CONNECTION_ID() AS tid FROM DUAL FOR UPDATE'))[0].tid);
+      await c.beginTransaction();
+      expect((await st.execute([6]))[0].a).toBe(6);
+      await killBackend(tid);
+      expect((await st.execute([7]))[0].a).toBe(7);
+      expect((await st.execute(['x']))[0].a).toBe('x');
+      await c.commit();
+      st.close();
+    } finally {
+      await c.end().catch(() => {});
+    }
   });
 
   it('when the data read in the transaction changed meanwhile, the client gets an error, not a different transaction', async () => {

@@ -4,7 +4,7 @@
 // the reply the server sends when it does not skip them.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPackets, prepareColumnDefs, skipsColumns, withColumnDefs } from '../../host/protocol/column-cache.js';
+import { countPackets, prepareColumnDefs, skipsColumns, withColumnDefs, withoutColumnDefs } from '../../host/protocol/column-cache.js';
 import { Cap, MariaCap, PROXY_MARIA_CAPS } from '../../host/protocol/constants.js';
 import { PayloadWriter } from '../../host/protocol/writer.js';
 import { BASE_CAPS, RawMariadb } from './raw-mariadb-client.js';
@@ -54,6 +54,9 @@ describe.skipIf(!reachable)('metadata caching: skipped column definitions put ba
         const defs = Buffer.from(full.subarray(start, pos));
         for (let q = 0; q < defs.length; q += 4 + defs.readUIntLE(q, 3)) defs[q + 3] = 0;
         expect(withColumnDefs(Buffer.from(skipped), defs)).toEqual(full);
+        // And back: the full reply without its definitions is the skipped one (transaction replay compares both forms).
+        expect(withoutColumnDefs(Buffer.from(full))).toEqual(skipped);
+        expect(withoutColumnDefs(Buffer.from(skipped))).toBeNull();
         // And a string parameter: new definitions, then skipped again.
         const full2 = await run(execute(p.id, 'abc'));
         expect(skipsColumns(full2)).toBe(false);
@@ -94,6 +97,9 @@ describe.skipIf(!reachable)('metadata caching: skipped column definitions put ba
           const r = await run(Buffer.from(sql));
           expect(skipsColumns(r)).toBe(false);
           expect(withColumnDefs(r, Buffer.alloc(0))).toBe(r);
+          // A text result carries the flag (always 1) and its definitions: only it has another form.
+          if (sql.startsWith('\x03SELECT 1')) expect(withoutColumnDefs(Buffer.from(r))!.length).toBeLessThan(r.length);
+          else expect(withoutColumnDefs(r)).toBeNull();
         }
       });
     });
