@@ -2,35 +2,46 @@
 // column definitions a prepare reply carries, and an execute reply whose definitions the server
 // skipped made whole again. Column definitions are kept as their packets with sequence id 0, so
 // two copies compare equal by content whatever position they were sent at.
+import { peekLenenc } from './reader.js';
+
+/** Offset just past the packet whose header is at `pos`. */
+function packetEnd(bytes: Buffer, pos: number): number {
+  return pos + 4 + (bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16));
+}
 
 /** Sequence ids of every physical packet in `bytes[from..]` moved by `shift`, in place. */
 function shiftSeqs(bytes: Buffer, from: number, shift: number): void {
-  let pos = from;
-  while (pos + 4 <= bytes.length) {
-    const len = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16);
-    bytes[pos + 3] = (bytes[pos + 3]! + shift) & 0xff;
-    pos += 4 + len;
-  }
+  for (let pos = from; pos + 4 <= bytes.length; pos = packetEnd(bytes, pos)) bytes[pos + 3] = (bytes[pos + 3]! + shift) & 0xff;
 }
 
-/** Packets of `bytes[from..]` copied with sequence id 0 (the form definitions are kept in). */
-function normalised(bytes: Buffer, from: number, to: number): Buffer {
-  const out = Buffer.from(bytes.subarray(from, to));
-  let pos = 0;
-  while (pos + 4 <= out.length) {
-    out[pos + 3] = 0;
-    pos += 4 + (out[pos]! | (out[pos + 1]! << 8) | (out[pos + 2]! << 16));
-  }
-  return out;
+/** Sequence ids of the packets in `bytes` set to first, first + step, ..., in place; returns their number. */
+function numberSeqs(bytes: Buffer, first: number, step: number): number {
+  let n = 0;
+  for (let pos = 0; pos + 4 <= bytes.length; pos = packetEnd(bytes, pos)) bytes[pos + 3] = (first + step * n++) & 0xff;
+  return n;
 }
 
 /** Offset just past `n` packets starting at `pos`, or -1 when the bytes end first. */
 function skipPackets(bytes: Buffer, pos: number, n: number): number {
   for (let i = 0; i < n; i++) {
     if (pos + 4 > bytes.length) return -1;
-    pos += 4 + (bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16));
+    pos = packetEnd(bytes, pos);
   }
   return pos <= bytes.length ? pos : -1;
+}
+
+/**
+ * The column-count packet a whole reply starts with, when it is one with metadata caching's flag
+ * byte: the column count and where the flag is; null for an OK, ERR, LOCAL INFILE or anything else.
+ */
+function columnCount(reply: Buffer): { count: number; flagAt: number } | null {
+  if (reply.length < 6) return null;
+  const b0 = reply[4]!;
+  if (b0 === 0x00 || b0 === 0xfe) return null;
+  const end = packetEnd(reply, 0);
+  const n = peekLenenc(reply, 4, Math.min(end, reply.length));
+  if (n === null || end !== 4 + n.size + 1 || end > reply.length) return null;
+  return { count: n.value, flagAt: 4 + n.size };
 }
 
 /**
@@ -50,17 +61,15 @@ export function prepareColumnDefs(reply: Buffer, deprecateEof: boolean): { id: n
   if (columns === 0) return { id, defs: null };
   const end = skipPackets(reply, pos, columns);
   if (end < 0) return null;
-  return { id, defs: normalised(reply, pos, end) };
+  const defs = Buffer.from(reply.subarray(pos, end));
+  numberSeqs(defs, 0, 0);
+  return { id, defs };
 }
 
 /** The number of packets in kept definitions. */
 export function countPackets(defs: Buffer): number {
   let n = 0;
-  let pos = 0;
-  while (pos + 4 <= defs.length) {
-    pos += 4 + (defs[pos]! | (defs[pos + 1]! << 8) | (defs[pos + 2]! << 16));
-    n++;
-  }
+  for (let pos = 0; pos + 4 <= defs.length; pos = packetEnd(defs, pos)) n++;
   return n;
 }
 
@@ -69,12 +78,8 @@ export function countPackets(defs: Buffer): number {
  * definitions were skipped: a column-count packet whose byte after the count is 0.
  */
 export function skipsColumns(reply: Buffer): boolean {
-  if (reply.length < 6) return false;
-  const len = reply[0]! | (reply[1]! << 8) | (reply[2]! << 16);
-  const b0 = reply[4]!;
-  if (b0 === 0x00 || b0 === 0xff || b0 === 0xfb || b0 === 0xfe) return false;
-  const size = b0 < 0xfb ? 1 : b0 === 0xfc ? 3 : b0 === 0xfd ? 4 : 9;
-  return len === size + 1 && reply[4 + size] === 0;
+  const c = columnCount(reply);
+  return c !== null && reply[c.flagAt] === 0;
 }
 
 /**
@@ -84,18 +89,12 @@ export function skipsColumns(reply: Buffer): boolean {
  * skipped nothing comes back as it is.
  */
 export function withColumnDefs(reply: Buffer, defs: Buffer): Buffer {
-  if (!skipsColumns(reply)) return reply;
-  const countLen = reply[0]! | (reply[1]! << 8) | (reply[2]! << 16);
-  const firstSeq = reply[3]!;
-  const head = 4 + countLen;
-  reply[head - 1] = 1;
-  const n = countPackets(defs);
+  const c = columnCount(reply);
+  if (c === null || reply[c.flagAt] !== 0) return reply;
+  const head = c.flagAt + 1;
+  reply[c.flagAt] = 1;
   const put = Buffer.from(defs);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    put[pos + 3] = (firstSeq + 1 + i) & 0xff;
-    pos += 4 + (put[pos]! | (put[pos + 1]! << 8) | (put[pos + 2]! << 16));
-  }
+  const n = numberSeqs(put, reply[3]! + 1, 1);
   shiftSeqs(reply, head, n);
   return Buffer.concat([reply.subarray(0, head), put, reply.subarray(head)]);
 }
@@ -106,18 +105,13 @@ export function withColumnDefs(reply: Buffer, defs: Buffer): Buffer {
  * withColumnDefs); null when it carried none or is not a result set.
  */
 export function withoutColumnDefs(reply: Buffer): Buffer | null {
-  if (reply.length < 6) return null;
-  const countLen = reply[0]! | (reply[1]! << 8) | (reply[2]! << 16);
-  const b0 = reply[4]!;
-  if (b0 === 0x00 || b0 === 0xff || b0 === 0xfb || b0 === 0xfe || b0 >= 0xfd) return null;
-  const size = b0 < 0xfb ? 1 : 3;
-  if (countLen !== size + 1 || reply[4 + size] !== 1) return null;
-  const n = size === 1 ? b0 : reply.readUInt16LE(5);
-  const head = 4 + countLen;
-  const rest = skipPackets(reply, head, n);
+  const c = columnCount(reply);
+  if (c === null || reply[c.flagAt] !== 1) return null;
+  const head = c.flagAt + 1;
+  const rest = skipPackets(reply, head, c.count);
   if (rest < 0) return null;
   const out = Buffer.concat([reply.subarray(0, head), reply.subarray(rest)]);
-  out[head - 1] = 0;
-  shiftSeqs(out, head, -n);
+  out[c.flagAt] = 0;
+  shiftSeqs(out, head, -c.count);
   return out;
 }

@@ -2,7 +2,7 @@
 // its own ReplyTracker (replies are tracked per connection), what to do with each expected reply
 // (forward it to the client, collect it for the proxy, or consume it unseen), and the mapping of
 // the client's prepared-statement ids to this connection's.
-import { Cap, MariaCap } from '../protocol/constants.js';
+import { Cap, Com, MariaCap } from '../protocol/constants.js';
 import { prepareColumnDefs } from '../protocol/column-cache.js';
 import { ReplyKind, ReplyTracker, type ReplyEnd, type ReplyListener } from '../protocol/reply-tracker.js';
 import type { BackendConnection } from './backend-connection.js';
@@ -121,7 +121,7 @@ export class BackendLink implements ReplyListener {
     let tag = 0;
     if (this.cacheMetadata && payload !== undefined) {
       if (kind === ReplyKind.Prepare) tag = -1;
-      else if (kind === ReplyKind.Result && payload[0] === 0x17 /* COM_STMT_EXECUTE */ && payload.length >= 5) {
+      else if (kind === ReplyKind.Result && payload[0] === Com.STMT_EXECUTE && payload.length >= 5) {
         tag = payload.readUInt32LE(1);
         kind = ReplyKind.Execute;
       }

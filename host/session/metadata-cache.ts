@@ -9,6 +9,7 @@
 // is forwarded untouched: that is every execute of a statement that stays on one server, or
 // whose definitions are the same on every server (the same table), which is nearly all of them.
 import { skipsColumns, withColumnDefs, withoutColumnDefs } from '../protocol/column-cache.js';
+import { Com } from '../protocol/constants.js';
 import type { ReplyEnd } from '../protocol/reply-tracker.js';
 import { type BackendLink, ReplyMode } from './backend-link.js';
 import type { PreparedStatement } from './prepared-statements.js';
@@ -34,7 +35,7 @@ function inSync(link: BackendLink, ps: PreparedStatement, backendId: number): bo
  * the server skip the column definitions, would leave the client with the wrong ones.
  */
 export function needsColumnRewrite(s: SessionCore, link: BackendLink, payload: Buffer): boolean {
-  if (!link.cacheMetadata || payload[0] !== 0x17 /* COM_STMT_EXECUTE */ || payload.length < 5) return false;
+  if (!link.cacheMetadata || payload[0] !== Com.STMT_EXECUTE || payload.length < 5) return false;
   const ps = s.stmts.get(payload.readUInt32LE(1));
   if (!ps) return false;
   const backendId = link.statements.get(ps.clientId);
@@ -72,7 +73,7 @@ export function forwardRewritten(s: SessionCore, link: BackendLink, end: ReplyEn
 
 /** Column definitions a reply that skipped them (ReplyMode.Rewrite or the result tee) lacks. */
 export function columnsFor(s: SessionCore, link: BackendLink, payload: Buffer): Buffer | null {
-  if (!link.cacheMetadata || payload[0] !== 0x17 || payload.length < 5) return null;
+  if (!link.cacheMetadata || payload[0] !== Com.STMT_EXECUTE || payload.length < 5) return null;
   return link.meta.get(payload.readUInt32LE(1)) ?? null;
 }
 

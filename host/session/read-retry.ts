@@ -4,7 +4,6 @@ import type { FramedPacket } from '../protocol/framer.js';
 import type { BackendLink } from './backend-link.js';
 import { EMPTY, type SessionCore } from './session-core.js';
 import { sendTo } from './session-dispatch.js';
-import { needsColumnRewrite } from './metadata-cache.js';
 import { otherPending } from './session-links.js';
 
 /**
@@ -21,7 +20,7 @@ export function retryRead(s: SessionCore, link: BackendLink, err: Error | undefi
   if (r.clientStmtId !== 0) payload.writeUInt32LE(r.clientStmtId, 1);
   s.ctx.log.info({ session: s.id, server: link.name, retryOn: main.name, reason: err?.message }, 'read lost with its connection; retried');
   const again: FramedPacket = { seq: 0, lastSeq: r.seq, payload, raw: null };
-  if (s.op || otherPending(s, main) || !main.forwardingOnly || (main.pending > 0 && needsColumnRewrite(s, main, payload))) {
+  if (s.op || otherPending(s, main) || !main.forwardingOnly) {
     s.runProxyCommand(again, async (pk) => void sendTo(s, main, pk, r.kind));
   } else {
     sendTo(s, main, again, r.kind);

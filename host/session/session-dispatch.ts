@@ -176,8 +176,8 @@ export function dispatch(s: SessionCore, p: FramedPacket, cmd: number, kind: Rep
       if (l && !s.closed) sendTo(s, l, pk, kind);
     });
   }
-  // (An execute whose reply may need its column definitions put back is collected whole: it
-  // must not share the connection with replies still coming. Metadata caching only.)
+  // (An execute whose reply must be collected to be completed waits for the replies still coming
+  // on its connection; this path looks the connection up again after the wait. Metadata caching.)
   if (link && !s.op && onlyForwarding(s) && !otherPending(s, link) && (link.pending === 0 || !needsColumnRewrite(s, link, p.payload))) {
     return sendTo(s, link, p, kind);
   }
@@ -201,8 +201,9 @@ export function dispatch(s: SessionCore, p: FramedPacket, cmd: number, kind: Rep
 export function sendTo(s: SessionCore, link: BackendLink, p: FramedPacket, kind: ReplyKind | null): boolean {
   const cmd = p.payload[0];
   // Metadata caching: the client's column definitions for the statement are not the ones this
-  // connection would skip, so its reply is collected and completed (host/session/metadata-cache.ts).
-  const rewrite = link.cacheMetadata && cmd === Com.STMT_EXECUTE && needsColumnRewrite(s, link, p.payload);
+  // connection would skip, so its reply is collected and completed (host/session/metadata-cache.ts);
+  // collected whole, it must not share the connection with replies still coming: it waits for them.
+  const rewrite = needsColumnRewrite(s, link, p.payload);
   if (rewrite && link.pending > 0) return s.runProxyCommand(p, async (pk) => void sendTo(s, link, pk, kind));
   if (link !== s.main && kind !== null && s.statement.kind === CLASSIFIED_READ && !(s.serverStatus & Status.IN_TRANS) && link.pending === 0) {
     // A read that may be sent again elsewhere if this connection dies before answering.

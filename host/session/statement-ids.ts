@@ -3,12 +3,20 @@
 // the parameter types needs them in the execute (host/session/prepared-statements.ts).
 import { Com } from '../protocol/constants.js';
 import type { BackendLink } from './backend-link.js';
-import { typesAt, withTypes } from './prepared-statements.js';
+import { typesAt, withTypes, type PreparedStatement } from './prepared-statements.js';
 import type { SessionCore } from './session-core.js';
 
 function namesStatement(payload: Buffer): boolean {
   const cmd = payload[0];
   return payload.length >= 5 && (cmd === Com.STMT_EXECUTE || cmd === Com.STMT_BULK_EXECUTE || cmd === Com.STMT_RESET);
+}
+
+/** A copy of `payload` naming statement `id`, with `ps`'s parameter types put in an execute that lacks them. */
+function naming(payload: Buffer, id: number, ps: PreparedStatement | undefined): Buffer {
+  let out: Buffer = Buffer.from(payload);
+  out.writeUInt32LE(id, 1);
+  if (ps?.types && out[0] === Com.STMT_EXECUTE && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
+  return out;
 }
 
 /**
@@ -22,13 +30,8 @@ export function commandFor(s: SessionCore, payload: Buffer, link: BackendLink): 
   const ps = s.stmts.get(clientId);
   const id = link.statements.get(ps?.clientId ?? clientId);
   if (id === undefined) return null;
-  let out: Buffer = Buffer.from(payload);
-  out.writeUInt32LE(id, 1);
-  if (ps && out[0] === Com.STMT_EXECUTE) {
-    if (ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
-    link.typed.add(ps.clientId);
-  }
-  return out;
+  if (ps && payload[0] === Com.STMT_EXECUTE) link.typed.add(ps.clientId);
+  return naming(payload, id, ps);
 }
 
 /**
@@ -39,8 +42,5 @@ export function commandForHistory(s: SessionCore, payload: Buffer): { payload: B
   if (!namesStatement(payload)) return { payload, statement: 0 };
   const ps = s.stmts.get(payload.readUInt32LE(1));
   if (!ps) return { payload, statement: 0 };
-  let out: Buffer = Buffer.from(payload);
-  out.writeUInt32LE(ps.clientId, 1);
-  if (out[0] === Com.STMT_EXECUTE && ps.types && typesAt(out, ps.params) === 0) out = withTypes(out, ps.params, ps.types);
-  return { payload: out, statement: ps.clientId };
+  return { payload: naming(payload, ps.clientId, ps), statement: ps.clientId };
 }
